@@ -1,0 +1,249 @@
+"""Gateway configuration: provider endpoints, keys and resilience knobs, from env or a file.
+
+With nothing configured every provider points at the built-in sandbox. Setting any provider's
+``<NAME>_BASE_URL`` (or a config file entry) switches the gateway to the configured providers.
+
+Environment variables, per provider (``STRIPE``, ``CHARTMOGUL``, ``FIRSTOFFICER``, ``LAGO``,
+``TOFUPAY``): ``<P>_BASE_URL``, ``<P>_API_KEY``, ``<P>_TIMEOUT`` (seconds, read),
+``<P>_CONNECT_TIMEOUT``, ``<P>_DEADLINE``, ``<P>_MAX_RETRIES``, ``<P>_MAX_CONCURRENCY``,
+``<P>_RATE_LIMIT`` (requests/second, 0 = off), ``<P>_ENABLED`` (``0`` turns a provider off).
+``CUSTOMER_GATEWAY_CONFIG`` names a JSON file with the same settings (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Final
+
+PROVIDERS: Final = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")
+
+SANDBOX_KEYS: Final[Mapping[str, str]] = {
+    "stripe": "sk_test_sandbox",
+    "chartmogul": "sandbox",
+    "firstofficer": "sandbox",
+    "lago": "sandbox",
+    "tofupay": "sk_test_sandbox",
+}
+SANDBOX_PORTS: Final[Mapping[str, int]] = {
+    "stripe": 8101,
+    "chartmogul": 8102,
+    "firstofficer": 8103,
+    "lago": 8104,
+    "tofupay": 8105,
+}
+REAL_BASE_URLS: Final[Mapping[str, str]] = {
+    "stripe": "https://api.stripe.com",
+    "chartmogul": "https://api.chartmogul.com",
+    "firstofficer": "https://api.firstofficer.io",
+    "lago": "https://api.getlago.com",
+    "tofupay": "https://api.tofupay.com",
+}
+# Documented upstream rate limits (requests/second); the client-side limiter defaults to these.
+DOCUMENTED_RATE_LIMITS: Final[Mapping[str, float]] = {
+    "stripe": 25.0,  # test mode; live mode allows 100
+    "chartmogul": 40.0,
+    "firstofficer": 0.0,  # documented as unlimited
+    "lago": 50.0,
+    "tofupay": 25.0,  # Stripe-like; assumed to match Stripe test mode
+}
+
+
+class ConfigError(ValueError):
+    """Raised for configuration a human must fix; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """Everything one adapter needs to reach its provider."""
+
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    enabled: bool = True
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    deadline: float = 20.0
+    """Upper bound for one logical call, retries and backoff included."""
+    max_retries: int = 2
+    backoff_base: float = 0.25
+    backoff_max: float = 4.0
+    max_concurrency: int = 8
+    rate_limit: float = 0.0
+    """Client-side requests/second; 0 turns the limiter off."""
+    rate_burst: int = 10
+    breaker_threshold: int = 5
+    """Consecutive failures that open the circuit."""
+    breaker_reset: float = 15.0
+    """Seconds the circuit stays open before one probe is let through."""
+
+    def __repr__(self) -> str:  # keep the key out of every repr, log line and traceback
+        return (
+            f"ProviderSettings(name={self.name!r}, base_url={self.base_url!r}, "
+            f"enabled={self.enabled})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """How records are merged; see gateway/identity for the rules."""
+
+    external_id_metadata_key: str = "company_id"
+    """Stripe metadata key holding the company's own id (= Lago external_id, FO extra_id)."""
+    placeholder_emails: frozenset[str] = frozenset(
+        {"", "n/a", "na", "none", "null", "unknown", "test@test.com", "noreply@example.com"}
+    )
+    max_records_per_provider: int = 3
+    max_hops: int = 3
+    max_records: int = 25
+    field_priority: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per unified field, providers in priority order; missing fields use the defaults."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    providers: Mapping[str, ProviderSettings]
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    sandbox: bool = True
+    """True when no provider is configured and the gateway runs the built-in sandbox."""
+    primary_provider: str = "stripe"
+    write_providers: tuple[str, ...] = ("stripe", "lago")
+
+    def enabled(self) -> list[ProviderSettings]:
+        return [p for p in self.providers.values() if p.enabled]
+
+
+_NUMERIC_ENV: Final[Mapping[str, str]] = {
+    "TIMEOUT": "read_timeout",
+    "CONNECT_TIMEOUT": "connect_timeout",
+    "DEADLINE": "deadline",
+    "MAX_RETRIES": "max_retries",
+    "MAX_CONCURRENCY": "max_concurrency",
+    "RATE_LIMIT": "rate_limit",
+    "RATE_BURST": "rate_burst",
+    "BREAKER_THRESHOLD": "breaker_threshold",
+    "BREAKER_RESET": "breaker_reset",
+}
+
+
+def sandbox_settings(
+    host: str = "127.0.0.1", base_port: int | None = None
+) -> dict[str, ProviderSettings]:
+    """Provider settings pointing at sandbox simulators on ``host``."""
+    out = {}
+    for index, name in enumerate(PROVIDERS):
+        port = SANDBOX_PORTS[name] if base_port is None else base_port + index
+        out[name] = ProviderSettings(
+            name=name,
+            base_url=f"http://{host}:{port}",
+            api_key=SANDBOX_KEYS[name],
+            rate_limit=0.0,
+        )
+    return out
+
+
+def _coerce(name: str, attr: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(ProviderSettings)}[attr]
+    try:
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+        if kind in ("bool", bool):
+            return (
+                raw
+                if isinstance(raw, bool)
+                else str(raw).strip().lower() not in {"0", "false", "no", "off"}
+            )
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}.{attr}: expected {kind}, got {raw!r}") from exc
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
+) -> Settings:
+    """Build settings from a JSON config file (optional) and the environment (wins)."""
+    env = os.environ if env is None else env
+    file_data: dict[str, Any] = {}
+    path = config_file or env.get("CUSTOMER_GATEWAY_CONFIG")
+    if path:
+        try:
+            file_data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        if not isinstance(file_data, dict):
+            raise ConfigError(f"config file {path} must hold a JSON object")
+
+    file_providers: dict[str, Any] = file_data.get("providers", {})
+    configured = any(env.get(f"{p.upper()}_BASE_URL") or p in file_providers for p in PROVIDERS)
+    base = sandbox_settings()
+    providers: dict[str, ProviderSettings] = {}
+    for name in PROVIDERS:
+        current = base[name]
+        if configured:
+            current = replace(
+                current,
+                base_url=REAL_BASE_URLS[name],
+                api_key="",
+                rate_limit=DOCUMENTED_RATE_LIMITS[name],
+                enabled=False,
+            )
+        overrides: dict[str, Any] = {}
+        for key, value in dict(file_providers.get(name, {})).items():
+            if key not in {f.name for f in fields(ProviderSettings)} or key == "name":
+                raise ConfigError(f"providers.{name}: unknown setting {key!r}")
+            overrides[key] = _coerce(name, key, value)
+        prefix = name.upper()
+        if url := env.get(f"{prefix}_BASE_URL"):
+            overrides["base_url"] = url
+        if key_value := env.get(f"{prefix}_API_KEY"):
+            overrides["api_key"] = key_value
+        for suffix, attr in _NUMERIC_ENV.items():
+            if (raw := env.get(f"{prefix}_{suffix}")) is not None:
+                overrides[attr] = _coerce(name, attr, raw)
+        if configured and ("base_url" in overrides or "api_key" in overrides):
+            overrides.setdefault("enabled", True)
+        if (raw := env.get(f"{prefix}_ENABLED")) is not None:
+            overrides["enabled"] = _coerce(name, "enabled", raw)
+        current = replace(current, **overrides)
+        if configured and current.enabled and not current.api_key:
+            raise ConfigError(f"{name} is enabled but has no API key: set {prefix}_API_KEY")
+        providers[name] = current
+
+    identity_data = dict(file_data.get("identity", {}))
+    identity = IdentitySettings()
+    if identity_data:
+        if "placeholder_emails" in identity_data:
+            identity_data["placeholder_emails"] = frozenset(
+                str(e).strip().casefold() for e in identity_data["placeholder_emails"]
+            )
+        if "field_priority" in identity_data:
+            identity_data["field_priority"] = {
+                k: tuple(v) for k, v in dict(identity_data["field_priority"]).items()
+            }
+        try:
+            identity = replace(identity, **identity_data)
+        except TypeError as exc:
+            raise ConfigError(f"identity: {exc}") from exc
+    if key := env.get("CUSTOMER_GATEWAY_EXTERNAL_ID_KEY"):
+        identity = replace(identity, external_id_metadata_key=key)
+
+    primary = env.get(
+        "CUSTOMER_GATEWAY_PRIMARY_PROVIDER", file_data.get("primary_provider", "stripe")
+    )
+    if primary not in PROVIDERS:
+        raise ConfigError(
+            f"primary_provider must be one of {', '.join(PROVIDERS)}, not {primary!r}"
+        )
+    writes = tuple(file_data.get("write_providers", ("stripe", "lago")))
+    return Settings(
+        providers=providers,
+        identity=identity,
+        sandbox=not configured,
+        primary_provider=primary,
+        write_providers=writes,
+    )

@@ -1,0 +1,243 @@
+"""The one contract every provider adapter keeps.
+
+The gateway never special-cases a provider by name: it asks an adapter what it can do
+(:class:`Capabilities`) and talks to it through :class:`ProviderAdapter`. Everything an adapter
+returns is a :class:`CustomerRecord`, which keeps the provider's raw object for provenance.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+
+JSONObject = Mapping[str, Any]
+
+
+class Lookup(enum.StrEnum):
+    """Ways of finding a customer record in a provider.
+
+    The names double as identity link namespaces: a record holding a Stripe id under
+    ``stripe_id`` (FirstOfficer's ``stripe_id``, ChartMogul's ``external_id``, Lago's
+    ``provider_customer_id``) can be looked up by ``Lookup.STRIPE_ID`` where the provider allows.
+    """
+
+    ID = "id"
+    """The provider's own identifier (Stripe ``cus_…``, ChartMogul uuid, Lago external id, …)."""
+    EMAIL = "email"
+    STRIPE_ID = "stripe_id"
+    """A Stripe customer id the provider's record is linked to."""
+    EXTERNAL_ID = "external_id"
+    """The company's own customer id (Lago ``external_id``, Stripe metadata, FO ``extra_id``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an adapter can do; the gateway plans its calls from this, never from names."""
+
+    lookups: frozenset[Lookup]
+    batch_sizes: Mapping[Lookup, int] = field(default_factory=dict)
+    """Largest number of values one upstream call can resolve per lookup kind (1 = no batching)."""
+    list_page: bool = False
+    max_page_size: int = 100
+    create: bool = False
+    update: bool = False
+    delete: bool = False
+    writable_fields: frozenset[str] = frozenset()
+    """Names of :class:`CustomerWrite` fields the provider can store."""
+
+    def batch_size(self, lookup: Lookup) -> int:
+        return self.batch_sizes.get(lookup, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any(
+            (self.line1, self.line2, self.city, self.state, self.postal_code, self.country)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    """Integer minor units (cents)."""
+    currency: str
+    """Lower-case ISO 4217 code."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """One provider's view of a customer, normalised, with the raw object kept alongside."""
+
+    provider: str
+    id: str
+    """The provider's own id as a string (integer ids are stringified)."""
+    raw: JSONObject
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    address: Address | None = None
+    currency: str | None = None
+    created_at: datetime | None = None
+    status: str | None = None
+    metrics: Mapping[str, Money] = field(default_factory=dict)
+    """Provider metrics by GraphQL name, e.g. ``mrr``, ``arr``, ``currentMrr``, ``balance``."""
+    deleted: bool = False
+
+    @property
+    def ref(self) -> RecordRef:
+        return RecordRef(self.provider, self.id)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RecordRef:
+    """A (provider, id) pair naming one record; orderable so merges are deterministic."""
+
+    provider: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: Sequence[CustomerRecord]
+    next_cursor: str | None
+    """Upstream cursor for the next page, ``None`` at the end."""
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks a write field the caller did not send (as opposed to ``None``, which clears it)."""
+
+_T = TypeVar("_T")
+Maybe: TypeAlias = _T | _Unset | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerWrite:
+    """A unified, partial change to a customer; adapters map it onto their own parameters."""
+
+    email: Maybe[str] = UNSET
+    name: Maybe[str] = UNSET
+    phone: Maybe[str] = UNSET
+    company: Maybe[str] = UNSET
+    description: Maybe[str] = UNSET
+    address: Maybe[Address] = UNSET
+    currency: Maybe[str] = UNSET
+    metadata: Maybe[Mapping[str, str]] = UNSET
+    external_id: Maybe[str] = UNSET
+    """The company's own id: Lago ``external_id``, FirstOfficer ``extra_id``, ChartMogul
+    ``external_id`` when no Stripe id is given, and the configured Stripe metadata key."""
+    stripe_id: Maybe[str] = UNSET
+    """Links the record to a Stripe customer (Lago ``provider_customer_id``, ChartMogul
+    ``external_id``)."""
+    data_source_uuid: Maybe[str] = UNSET
+    """ChartMogul data source to create the customer in."""
+
+    def given(self) -> dict[str, Any]:
+        """The fields the caller sent, ``None`` included."""
+        return {
+            f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not UNSET
+        }
+
+
+class ErrorKind(enum.StrEnum):
+    NOT_FOUND = "not_found"
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    BAD_REQUEST = "bad_request"
+    BAD_RESPONSE = "bad_response"
+
+
+RETRYABLE_KINDS: Final = frozenset(
+    {ErrorKind.RATE_LIMITED, ErrorKind.TIMEOUT, ErrorKind.UNAVAILABLE}
+)
+
+
+class ProviderError(Exception):
+    """Every failure talking to a provider, normalised. Never carries the API key."""
+
+    def __init__(
+        self,
+        provider: str,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{provider}: {kind.value}: {message}")
+        self.provider = provider
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.details: Mapping[str, Any] = details or {}
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError(provider={self.provider!r}, kind={self.kind.value!r}, "
+            f"status={self.status!r}, code={self.code!r}, message={self.message!r})"
+        )
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """The async client the gateway uses for one provider.
+
+    Methods a provider lacks (see :attr:`capabilities`) raise ``NotImplementedError``; the
+    gateway checks capabilities first, so that is a programming error, not a user-facing one.
+    """
+
+    name: str
+    capabilities: Capabilities
+
+    async def lookup(self, by: Lookup, values: Sequence[str]) -> list[list[CustomerRecord]]:
+        """Resolve many values at once: one list of matching records per value, in order.
+
+        A value with no match gives an empty list. A failure of the whole call raises
+        :class:`ProviderError`.
+        """
+        ...
+
+    async def list_page(self, cursor: str | None, limit: int) -> Page: ...
+
+    async def create(
+        self, write: CustomerWrite, *, idempotency_key: str | None = None
+    ) -> CustomerRecord: ...
+
+    async def update(
+        self, record_id: str, write: CustomerWrite, *, idempotency_key: str | None = None
+    ) -> CustomerRecord: ...
+
+    async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None: ...
+
+    async def aclose(self) -> None: ...
