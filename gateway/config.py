@@ -96,6 +96,25 @@ class IdentitySettings:
     placeholder_emails: frozenset[str] = frozenset(
         {"", "n/a", "na", "none", "null", "unknown", "test@test.com", "noreply@example.com"}
     )
+    link_rules: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "stripe_id": (
+                "stripe:id",
+                "firstofficer:stripe_id",
+                "chartmogul:external_ids[]",
+                "lago:billing_configuration.provider_customer_id",
+            ),
+            "external_id": (
+                "stripe:metadata.{external_id_key}",
+                "lago:external_id",
+                "firstofficer:extra_id",
+            ),
+        }
+    )
+    """Link namespace -> the ``provider:path`` fields holding its values (``[]`` spreads a list,
+    ``{external_id_key}`` is replaced by :attr:`external_id_metadata_key`). Two records sharing a
+    value in one namespace are the same customer. Values in ``stripe_id`` must look like a Stripe
+    customer id: a ChartMogul ``cus_<uuid>`` never counts."""
     max_records_per_provider: int = 3
     max_hops: int = 3
     max_records: int = 25
@@ -221,6 +240,10 @@ def load_settings(
             identity_data["placeholder_emails"] = frozenset(
                 str(e).strip().casefold() for e in identity_data["placeholder_emails"]
             )
+        if "link_rules" in identity_data:
+            identity_data["link_rules"] = {
+                k: tuple(v) for k, v in dict(identity_data["link_rules"]).items()
+            }
         if "field_priority" in identity_data:
             identity_data["field_priority"] = {
                 k: tuple(v) for k, v in dict(identity_data["field_priority"]).items()

@@ -91,8 +91,9 @@ class CustomerRecord:
     currency: str | None = None
     created_at: datetime | None = None
     status: str | None = None
-    metrics: Mapping[str, Money] = field(default_factory=dict)
-    """Provider metrics by GraphQL name, e.g. ``mrr``, ``arr``, ``currentMrr``, ``balance``."""
+    metrics: Mapping[str, Money | int] = field(default_factory=dict)
+    """Provider metrics by GraphQL name: money (``mrr``, ``arr``, ``currentMrr``,
+    ``totalContractValue``, ``balance``) or a count (``currentSubscriptionCount``)."""
     deleted: bool = False
 
     @property
