@@ -44,7 +44,6 @@ class LoopbackServer:
         self.sock = bind_socket(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.server = uvicorn.Server(_config(app, self.host, self.port, self.sock))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -74,7 +73,6 @@ class ThreadedServer:
         self.sock = bind_socket(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.server = uvicorn.Server(_config(app, self.host, self.port, self.sock))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
         )
