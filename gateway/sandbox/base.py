@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,15 +57,71 @@ class Faults:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], base: Faults | None = None) -> Faults:
+        """Apply admin JSON on top of ``base``; a bad value raises :class:`FaultError` naming it."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known - {"reset"}
         if unknown:
-            raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
-        start = Faults() if base is None or data.get("reset") else base
-        updates = {k: v for k, v in data.items() if k != "reset"}
+            names = ", ".join(sorted(unknown))
+            raise FaultError(sorted(unknown)[0], f"unknown fault settings: {names}")
+        reset = data.get("reset", False)
+        if not isinstance(reset, bool):
+            raise FaultError("reset", f"reset: expected true or false, got {reset!r}")
+        start = Faults() if base is None or reset else base
+        updates = {k: _checked(k, v) for k, v in data.items() if k != "reset"}
         faults = replace(start, **updates)
-        faults.next_statuses = [int(s) for s in faults.next_statuses]
+        faults.next_statuses = list(faults.next_statuses)
         return faults
+
+
+class FaultError(ValueError):
+    """A fault setting the admin route rejects; ``field`` names the offending setting."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+_RATES = frozenset({"error_rate", "rate_limit_rate", "malformed_rate"})
+_DURATIONS = frozenset({"latency_ms", "jitter_ms", "retry_after", "slow_body_ms"})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _status(name: str, value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not _is_int(value) or not 100 <= value <= 599:
+        raise FaultError(name, f"{name}: expected an HTTP status (100-599), got {value!r}")
+    return int(value)
+
+
+def _checked(name: str, value: Any) -> Any:
+    """``value`` validated for fault setting ``name``, so a bad POST never breaks later requests."""
+    if name in _RATES or name in _DURATIONS:
+        if not (_is_int(value) or isinstance(value, float)) or value != value:
+            raise FaultError(name, f"{name}: expected a number, got {value!r}")
+        if name in _RATES and not 0 <= value <= 1:
+            raise FaultError(name, f"{name}: expected a probability in [0, 1], got {value!r}")
+        if value < 0 or value == float("inf"):
+            raise FaultError(name, f"{name}: expected a finite number >= 0, got {value!r}")
+        return float(value)
+    if name == "outage":
+        if not isinstance(value, bool):
+            raise FaultError(name, f"{name}: expected true or false, got {value!r}")
+        return value
+    if name == "error_status":
+        return _status(name, value)
+    if name == "next_statuses":
+        if not isinstance(value, list):
+            raise FaultError(name, f"{name}: expected a list of HTTP statuses, got {value!r}")
+        return [_status(name, item) for item in value]
+    if name in ("malformed_next", "seed"):
+        if not _is_int(value) or (name == "malformed_next" and value < 0):
+            raise FaultError(name, f"{name}: expected a whole number >= 0, got {value!r}")
+        return value
+    raise FaultError(name, f"unknown fault settings: {name}")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,44 +177,91 @@ def basic_or_bearer_key(request: Request) -> str | None:
 
 async def read_form(request: Request) -> list[tuple[str, str]]:
     """Form fields in order, repeated keys kept (``metadata[a]=1&expand[]=x``)."""
-    form = await request.form()
-    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    # Parsed here rather than with request.form(): that needs python-multipart, and drops the
+    # blank values Stripe-style APIs use to clear a field (``metadata[k]=``).
+    body = (await request.body()).decode("utf-8", "replace")
+    return parse_qsl(body, keep_blank_values=True)
+
+
+class _Seq:
+    """A list being decoded: values by index (``[]`` appends), compacted in index order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: dict[int, Any] = {}
+
+    def next_index(self) -> int:
+        return max(self.items, default=-1) + 1
+
+
+_MAX_INDEX_DIGITS = 9
+
+
+def _is_index(part: str) -> bool:
+    """``[]`` or a plain ASCII number: the enclosing value is a list."""
+    return part == "" or (part.isascii() and part.isdigit() and len(part) <= _MAX_INDEX_DIGITS)
+
+
+def _key_parts(key: str) -> list[str]:
+    head, bracket, rest = key.partition("[")
+    if not bracket:
+        return [key]
+    return [head] + [piece.split("]", 1)[0] for piece in rest.split("[")]
+
+
+def _finish(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _finish(v) for k, v in node.items()}
+    if isinstance(node, _Seq):
+        return [_finish(v) for _, v in sorted(node.items.items())]
+    return node
+
+
+class FormError(ValueError):
+    """Two form keys disagree on a value's shape (``a=1&a[b]=2``); simulators answer 400."""
+
+
+def _shape(node: Any) -> str:
+    return "a list" if isinstance(node, _Seq) else "a hash" if isinstance(node, dict) else "a value"
 
 
 def nest_form(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Decode Stripe-style bracket keys: ``address[city]=x`` -> ``{"address": {"city": "x"}}``.
 
-    ``k[]=a&k[]=b`` gives a list; ``k[0][x]=1`` gives a list of dicts.
+    ``k[]=a&k[]=b`` gives a list; ``k[0][x]=1`` gives a list of dicts (indices are ordered and
+    compacted, so ``k[5]=a`` alone is ``["a"]``). A repeated plain key keeps its last value. Keys
+    that use one name both as a value and as a hash or list raise :class:`FormError` (a
+    ``ValueError``), as Stripe rejects them.
     """
     root: dict[str, Any] = {}
     for key, value in pairs:
-        head, _, rest = key.partition("[")
-        parts = [head] + ([p.rstrip("]") for p in ("[" + rest).split("[")[1:]] if rest else [])
-        node: Any = root
+        parts = _key_parts(key)
+        node: dict[str, Any] | _Seq = root
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            next_is_list = not last and (parts[index + 1] == "" or parts[index + 1].isdigit())
-            if isinstance(node, list):
-                if part == "":
-                    if last:
-                        node.append(value)
-                        break
-                    node.append({} if not next_is_list else [])
-                    node = node[-1]
-                    continue
-                slot = int(part)
-                while len(node) <= slot:
-                    node.append({} if not next_is_list else [])
-                if last:
-                    node[slot] = value
-                else:
-                    node = node[slot]
-                continue
-            if last:
-                node[part] = value
+            if isinstance(node, _Seq):
+                slot: Any = node.next_index() if part == "" or not _is_index(part) else int(part)
+                container: dict[Any, Any] = node.items
             else:
-                node = node.setdefault(part, [] if next_is_list else {})
-    return root
+                slot = part
+                container = node
+            child = container.get(slot)
+            if last:
+                if isinstance(child, dict | _Seq):
+                    raise FormError(
+                        f"{key}: {parts[0]!r} is used both as {_shape(child)} and a value"
+                    )
+                container[slot] = value
+                break
+            want_list = _is_index(parts[index + 1])
+            if child is None:
+                child = container[slot] = _Seq() if want_list else {}
+            elif want_list != isinstance(child, _Seq) or isinstance(child, str):
+                wanted = "a list" if want_list else "a hash"
+                raise FormError(f"{key}: {parts[0]!r} is used both as {_shape(child)} and {wanted}")
+            node = child
+    return _finish(root)  # type: ignore[no-any-return]
 
 
 class SandboxMiddleware:
@@ -176,14 +280,23 @@ class SandboxMiddleware:
         self.is_authorized = is_authorized
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+        path: str = scope["path"]
+        if scope["type"] != "http" or path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
         body = await request.body()
 
+        replayed = False
+
         async def replay_receive() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
+            # The body once, then the real channel: a streaming response waits on it for the
+            # client's disconnect, and a receive that never blocks would spin forever.
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
         status_box: list[int] = [0]
 
@@ -200,6 +313,10 @@ class SandboxMiddleware:
                 await response(scope, replay_receive, logging_send)
             else:
                 await self._call_app(scope, replay_receive, logging_send)
+        except Exception:
+            if status_box[0] == 0:
+                status_box[0] = 500  # the server answers an unhandled error with a 500
+            raise
         finally:
             self.state.log.append(
                 LoggedRequest(
@@ -299,7 +416,7 @@ def _admin_routes(state: SimulatorState) -> list[BaseRoute]:
     async def requests_log(request: Request) -> Response:
         if request.method == "DELETE":
             state.log.clear()
-            return JSONResponse({"count": 0, "requests": []})
+            return JSONResponse({"provider": state.name, "count": 0, "requests": []})
         entries = [asdict(entry) for entry in state.log]
         return JSONResponse({"provider": state.name, "count": len(entries), "requests": entries})
 
@@ -312,8 +429,10 @@ def _admin_routes(state: SimulatorState) -> list[BaseRoute]:
                 if not isinstance(data, dict):
                     raise ValueError("body must be a JSON object")
                 state.set_faults(Faults.from_json(data, state.faults))
+            except FaultError as exc:
+                return JSONResponse({"error": str(exc), "field": exc.field}, status_code=400)
             except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+                return JSONResponse({"error": f"invalid JSON body: {exc}"}, status_code=400)
         return JSONResponse({"provider": state.name, "faults": asdict(state.faults)})
 
     return [
@@ -337,7 +456,13 @@ def build_app(
         return error_response(404, f"Unrecognized request URL ({request.method}: {url}).")
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        return error_response(405, f"Method {request.method} not allowed for {request.url.path}.")
+        response = error_response(
+            405, f"Method {request.method} not allowed for {request.url.path}."
+        )
+        allow = getattr(exc, "headers", None) or {}
+        if "Allow" in allow:
+            response.headers["Allow"] = allow["Allow"]
+        return response
 
     app = Starlette(
         routes=[*_admin_routes(state), *routes],
