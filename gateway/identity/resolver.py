@@ -1,0 +1,283 @@
+"""Entity resolution: which provider records are one customer.
+
+Records are nodes of a union-find; a record fetched twice (same :class:`RecordRef`) is one node
+and deleted records are left out. Two kinds of edge join nodes, transitively:
+
+* ``LINKED_ID``: both records hold the same link key (:func:`record_keys`). Strong evidence,
+  applied first and always, even when it puts more than ``max_records_per_provider`` records of
+  one provider together (reported as a ``GUARDRAIL`` conflict on that customer).
+* ``EMAIL``: same email in matching form. Weak evidence: taken email by email (sorted), each
+  record of an email trying, in id order, to join the earlier ones. A join that would put more
+  than ``max_records_per_provider`` records of a provider into one customer is dropped and
+  reported on both customers as a ``GUARDRAIL`` conflict naming the email and the two records,
+  once per email and pair of customers.
+
+Everything is sorted before it is used, so the output depends only on the set of records, never
+on their order. The edges a customer reports are, per shared key and per customer, a star from
+the key's smallest record to the others: enough to explain every merge, no more.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateway.config import IdentitySettings
+from gateway.identity.keys import MatchKey, email_key, record_keys
+from gateway.identity.survivorship import (
+    Conflict,
+    ConflictKind,
+    FieldValue,
+    provider_rank,
+    survive,
+)
+from gateway.providers.base import CustomerRecord, RecordRef
+
+__all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "resolve"]
+
+
+class MatchRule(enum.StrEnum):
+    LINKED_ID = "LINKED_ID"
+    EMAIL = "EMAIL"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MatchEdge:
+    """Why two records are one customer: a shared link key or email."""
+
+    rule: MatchRule
+    namespace: str | None
+    """The link namespace; ``None`` for an email."""
+    value: str
+    left: RecordRef
+    right: RecordRef
+
+
+@dataclass(frozen=True, slots=True)
+class MergedCustomer:
+    """One customer across providers, with the evidence and the surviving fields."""
+
+    anchor: RecordRef
+    """Highest-priority provider present (stripe, lago, chartmogul, firstofficer, tofupay),
+    then the smallest id: the stable handle the public customer id is made from."""
+    records: tuple[CustomerRecord, ...]
+    """Sorted by :class:`RecordRef`."""
+    edges: tuple[MatchEdge, ...]
+    conflicts: tuple[Conflict, ...]
+    fields: Mapping[str, FieldValue]
+    emails: tuple[str, ...]
+    external_ids: tuple[RecordRef, ...]
+    """Every record's ref in anchor order (the anchor first)."""
+    created_at: datetime | None
+    """The earliest ``created_at`` of the records."""
+
+    def records_for(self, provider: str) -> tuple[CustomerRecord, ...]:
+        return tuple(r for r in self.records if r.provider == provider)
+
+
+class _UnionFind:
+    """Union-find that also counts each component's records per provider."""
+
+    def __init__(self, refs: Iterable[RecordRef]) -> None:
+        self._parent: dict[RecordRef, RecordRef] = {}
+        self.counts: dict[RecordRef, Counter[str]] = {}
+        for ref in refs:
+            self._parent[ref] = ref
+            self.counts[ref] = Counter({ref.provider: 1})
+
+    def find(self, ref: RecordRef) -> RecordRef:
+        root = ref
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while self._parent[ref] != root:  # path compression
+            self._parent[ref], ref = root, self._parent[ref]
+        return root
+
+    def union(self, a: RecordRef, b: RecordRef) -> RecordRef:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ra
+        keep, gone = (ra, rb) if ra < rb else (rb, ra)
+        self._parent[gone] = keep
+        self.counts[keep] += self.counts.pop(gone)
+        return keep
+
+    def over_limit(self, ra: RecordRef, rb: RecordRef, limit: int) -> str | None:
+        """The first provider both roots hold whose joined count would exceed ``limit``."""
+        a, b = self.counts[ra], self.counts[rb]
+        for provider in sorted(a.keys() & b.keys(), key=provider_rank):
+            if a[provider] + b[provider] > limit:
+                return provider
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    email: str
+    left: RecordRef
+    right: RecordRef
+    provider: str
+
+
+def _canonical(records: Iterable[CustomerRecord]) -> dict[RecordRef, CustomerRecord]:
+    """One record per ref, deleted ones left out.
+
+    Copies of one ref are expected to be equal; if they differ, the live copy with the smallest
+    ``repr`` is kept, which depends only on the copies, not their order.
+    """
+    copies: dict[RecordRef, list[CustomerRecord]] = defaultdict(list)
+    for record in records:
+        copies[record.ref].append(record)
+    chosen = {ref: min(found, key=lambda r: (r.deleted, repr(r))) for ref, found in copies.items()}
+    return {ref: chosen[ref] for ref in sorted(chosen) if not chosen[ref].deleted}
+
+
+def resolve(records: Iterable[CustomerRecord], settings: IdentitySettings) -> list[MergedCustomer]:
+    """Group records into customers, sorted by anchor; deterministic for any input order."""
+    nodes = _canonical(records)
+    limit = settings.max_records_per_provider
+    links: dict[MatchKey, list[RecordRef]] = defaultdict(list)
+    emails: dict[str, list[RecordRef]] = defaultdict(list)
+    for ref, record in nodes.items():  # refs ascending, so every member list is sorted
+        for key in record_keys(record, settings):
+            links[key].append(ref)
+        if (email := email_key(record, settings)) is not None:
+            emails[email].append(ref)
+
+    uf = _UnionFind(nodes)
+    for key in sorted(links):
+        first, *others = links[key]
+        for other in others:
+            uf.union(first, other)
+    dropped = _join_by_email(uf, emails, limit)
+
+    groups: dict[RecordRef, list[RecordRef]] = defaultdict(list)
+    for ref in nodes:
+        groups[uf.find(ref)].append(ref)
+    edges = _edges(uf, links, emails)
+    guardrails = _dropped_conflicts(uf, dropped, limit)
+
+    customers = [
+        _customer(
+            [nodes[ref] for ref in members],
+            edges.get(root, []),
+            guardrails.get(root, []),
+            settings,
+        )
+        for root, members in groups.items()
+    ]
+    return sorted(customers, key=lambda c: (provider_rank(c.anchor.provider), c.anchor.id))
+
+
+def _join_by_email(
+    uf: _UnionFind, emails: Mapping[str, list[RecordRef]], limit: int
+) -> list[_Dropped]:
+    """Apply email edges within the guardrail; return the joins it refused."""
+    dropped: list[_Dropped] = []
+    for email in sorted(emails):
+        members = emails[email]
+        for index, right in enumerate(members):
+            refused: set[RecordRef] = set()
+            for left in members[:index]:
+                root_left, root_right = uf.find(left), uf.find(right)
+                if root_left == root_right or root_left in refused:
+                    continue
+                provider = uf.over_limit(root_left, root_right, limit)
+                if provider is None:
+                    uf.union(root_left, root_right)
+                else:
+                    refused.add(root_left)
+                    dropped.append(_Dropped(email, left, right, provider))
+    return dropped
+
+
+def _edges(
+    uf: _UnionFind,
+    links: Mapping[MatchKey, list[RecordRef]],
+    emails: Mapping[str, list[RecordRef]],
+) -> dict[RecordRef, list[MatchEdge]]:
+    """Per customer root: a star per shared key over that key's records in the customer."""
+    groups: list[tuple[MatchRule, str | None, str, list[RecordRef]]] = [
+        (MatchRule.LINKED_ID, key.namespace, key.value, refs) for key, refs in links.items()
+    ]
+    groups += [(MatchRule.EMAIL, None, email, refs) for email, refs in emails.items()]
+    out: dict[RecordRef, list[MatchEdge]] = defaultdict(list)
+    for rule, namespace, value, refs in groups:
+        first_in: dict[RecordRef, RecordRef] = {}
+        for ref in refs:  # sorted, so the first seen per customer is its smallest
+            root = uf.find(ref)
+            if root in first_in:
+                out[root].append(MatchEdge(rule, namespace, value, first_in[root], ref))
+            else:
+                first_in[root] = ref
+    for found in out.values():
+        found.sort(key=lambda e: (e.rule.value, e.namespace or "", e.value, e.left, e.right))
+    return out
+
+
+def _dropped_conflicts(
+    uf: _UnionFind, dropped: list[_Dropped], limit: int
+) -> dict[RecordRef, list[Conflict]]:
+    """Per customer root: the refused email joins, once per email and pair of customers."""
+    out: dict[RecordRef, list[Conflict]] = defaultdict(list)
+    reported: set[tuple[str, frozenset[RecordRef]]] = set()
+    for drop in dropped:
+        roots = frozenset((uf.find(drop.left), uf.find(drop.right)))
+        if (drop.email, roots) in reported:
+            continue
+        reported.add((drop.email, roots))
+        conflict = Conflict(
+            kind=ConflictKind.GUARDRAIL,
+            message=f"email {drop.email} links {drop.left} and {drop.right}, but merging "
+            f"would exceed {limit} {drop.provider} records per customer; not merged",
+            email=drop.email,
+            provider=drop.provider,
+            records=(drop.left, drop.right),
+        )
+        for root in sorted(roots):
+            out[root].append(conflict)
+    return out
+
+
+def _customer(
+    records: list[CustomerRecord],
+    edges: list[MatchEdge],
+    guardrails: list[Conflict],
+    settings: IdentitySettings,
+) -> MergedCustomer:
+    """Assemble one customer from its sorted records."""
+    survived = survive(records, settings)
+    limit = settings.max_records_per_provider
+    by_provider: dict[str, list[RecordRef]] = defaultdict(list)
+    for record in records:
+        by_provider[record.provider].append(record.ref)
+    linked_over = [  # email joins never pass the limit, so only linked ids can
+        Conflict(
+            kind=ConflictKind.GUARDRAIL,
+            message=f"linked ids join {len(found)} {provider} records, more than the limit "
+            f"of {limit}; kept together",
+            provider=provider,
+            records=tuple(found),
+        )
+        for provider, found in sorted(by_provider.items(), key=lambda kv: provider_rank(kv[0]))
+        if len(found) > limit
+    ]
+    refs = sorted((r.ref for r in records), key=lambda ref: (provider_rank(ref.provider), ref.id))
+    created = [
+        r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+        for r in records
+        if r.created_at is not None
+    ]
+    return MergedCustomer(
+        anchor=refs[0],
+        records=tuple(records),
+        edges=tuple(edges),
+        conflicts=(*linked_over, *guardrails, *survived.conflicts),
+        fields=survived.fields,
+        emails=survived.emails,
+        external_ids=tuple(refs),
+        created_at=min(created, default=None),
+    )

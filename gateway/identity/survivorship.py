@@ -1,0 +1,234 @@
+"""Survivorship: which record's value a merged customer shows for each unified field.
+
+Per field, records are ranked by provider priority, then newest ``created_at`` (unknown counts
+as oldest), then smallest id; the best-ranked record with a non-empty value wins. The priority is
+``IdentitySettings.field_priority[field]`` when configured, else these defaults:
+
+========  ==================================================
+name      stripe, lago, chartmogul, firstofficer, tofupay
+email     stripe, lago, chartmogul, firstofficer, tofupay
+phone     stripe, lago, tofupay
+company   lago, chartmogul, stripe
+address   stripe, lago, chartmogul, firstofficer
+currency  stripe, lago, tofupay, firstofficer, chartmogul
+status    chartmogul, firstofficer, stripe
+========  ==================================================
+
+A provider missing from a list still counts, after the listed ones and in the anchor order
+(:data:`PROVIDER_PRIORITY`, unknown providers alphabetically last), so configuration only ever
+reorders sources and never hides a value.
+
+"Empty" means ``None`` or blank; an email is empty when :func:`normalise_email` rejects it
+(placeholders never win) and an address when all its parts are blank. Records disagreeing on a
+non-empty value give a ``FIELD`` :class:`Conflict`; values are compared normalised (casefolded,
+whitespace collapsed; phones by their digits; addresses part by part; emails by their matching
+form) so formatting differences are not conflicts.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Final, TypeAlias
+
+from gateway.config import IdentitySettings
+from gateway.identity.emails import normalise_email
+from gateway.providers.base import Address, CustomerRecord, RecordRef
+
+__all__ = [
+    "DEFAULT_FIELD_PRIORITY",
+    "FIELDS",
+    "PROVIDER_PRIORITY",
+    "Conflict",
+    "ConflictKind",
+    "FieldData",
+    "FieldValue",
+    "Survivorship",
+    "field_value",
+    "provider_order",
+    "provider_rank",
+    "rank_records",
+    "survive",
+]
+
+PROVIDER_PRIORITY: Final = ("stripe", "lago", "chartmogul", "firstofficer", "tofupay")
+"""Provider order for anchors and as the tail of every field priority."""
+
+FIELDS: Final = ("name", "email", "phone", "company", "address", "currency", "status")
+
+DEFAULT_FIELD_PRIORITY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "name": ("stripe", "lago", "chartmogul", "firstofficer", "tofupay"),
+        "email": ("stripe", "lago", "chartmogul", "firstofficer", "tofupay"),
+        "phone": ("stripe", "lago", "tofupay"),
+        "company": ("lago", "chartmogul", "stripe"),
+        "address": ("stripe", "lago", "chartmogul", "firstofficer"),
+        "currency": ("stripe", "lago", "tofupay", "firstofficer", "chartmogul"),
+        "status": ("chartmogul", "firstofficer", "stripe"),
+    }
+)
+
+FieldData: TypeAlias = str | Address
+_OLDEST: Final = datetime.min.replace(tzinfo=UTC)
+_SPACES: Final = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """A surviving value and the record it came from."""
+
+    value: FieldData
+    source: RecordRef
+
+
+class ConflictKind(enum.StrEnum):
+    GUARDRAIL = "GUARDRAIL"
+    """Records were kept apart (or linked ids forced more than the per-provider limit)."""
+    FIELD = "FIELD"
+    """Records of one customer disagree on a field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Something a human may want to review; never an error."""
+
+    kind: ConflictKind
+    message: str
+    field: str | None = None
+    email: str | None = None
+    """For a dropped email edge: the email in matching form."""
+    provider: str | None = None
+    """For a guardrail: the provider whose record count hit the limit."""
+    records: tuple[RecordRef, ...] = ()
+    values: tuple[tuple[RecordRef, FieldData], ...] = ()
+    """For a field conflict: every non-empty value, best-ranked first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Survivorship:
+    fields: Mapping[str, FieldValue]
+    conflicts: tuple[Conflict, ...]
+    emails: tuple[str, ...]
+    """Distinct usable emails (by matching form), the surviving one first, the rest sorted."""
+
+
+def provider_rank(provider: str, order: Sequence[str] = PROVIDER_PRIORITY) -> tuple[int, str]:
+    """Sort key: position in ``order``, unknown providers after it alphabetically."""
+    try:
+        return (order.index(provider), "")
+    except ValueError:
+        return (len(order), provider)
+
+
+def provider_order(field: str, settings: IdentitySettings) -> tuple[str, ...]:
+    """The configured (or default) priority for ``field``, completed by the anchor order."""
+    head = tuple(settings.field_priority.get(field) or DEFAULT_FIELD_PRIORITY.get(field, ()))
+    return head + tuple(p for p in PROVIDER_PRIORITY if p not in head)
+
+
+def _created(record: CustomerRecord) -> datetime:
+    created = record.created_at
+    if created is None:
+        return _OLDEST
+    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
+
+
+def rank_records(
+    field: str, records: Sequence[CustomerRecord], settings: IdentitySettings
+) -> list[CustomerRecord]:
+    """All records, best source for ``field`` first: priority, newest, smallest id."""
+    order = provider_order(field, settings)
+    ranked = sorted(records, key=lambda r: r.ref)
+    ranked.sort(key=_created, reverse=True)  # stable: equal times keep the id order
+    ranked.sort(key=lambda r: provider_rank(r.provider, order))
+    return ranked
+
+
+def field_value(field: str, record: CustomerRecord, settings: IdentitySettings) -> FieldData | None:
+    """The record's non-empty value for a unified field, else ``None``."""
+    if field == "address":
+        address = record.address
+        return None if address is None or address.is_empty() else address
+    raw: object = getattr(record, field)
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    if field == "email" and normalise_email(raw, settings.placeholder_emails) is None:
+        return None
+    return raw.strip()
+
+
+def _text(value: str | None) -> str:
+    return _SPACES.sub(" ", value or "").strip().casefold()
+
+
+def _comparable(field: str, value: FieldData, settings: IdentitySettings) -> object:
+    """The form two values are compared in when looking for conflicts."""
+    if isinstance(value, Address):
+        return (
+            _text(value.line1),
+            _text(value.line2),
+            _text(value.city),
+            _text(value.state),
+            _text(value.postal_code),
+            _text(value.country),
+        )
+    if field == "email":
+        return normalise_email(value, settings.placeholder_emails)
+    if field == "phone" and (digits := "".join(ch for ch in value if ch.isdigit())):
+        return digits
+    return _text(value)
+
+
+def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Survivorship:
+    """Pick every unified field's value and list the disagreements."""
+    chosen: dict[str, FieldValue] = {}
+    conflicts: list[Conflict] = []
+    for field in FIELDS:
+        present = [
+            (record.ref, value)
+            for record in rank_records(field, records, settings)
+            if (value := field_value(field, record, settings)) is not None
+        ]
+        if not present:
+            continue
+        chosen[field] = FieldValue(present[0][1], present[0][0])
+        distinct = {_comparable(field, value, settings) for _, value in present}
+        if len(distinct) > 1:
+            conflicts.append(
+                Conflict(
+                    kind=ConflictKind.FIELD,
+                    message=f"{len(distinct)} different values for {field}; kept {present[0][0]}'s",
+                    field=field,
+                    records=tuple(ref for ref, _ in present),
+                    values=tuple(present),
+                )
+            )
+    return Survivorship(
+        fields=MappingProxyType(chosen),
+        conflicts=tuple(conflicts),
+        emails=_emails(records, chosen.get("email"), settings),
+    )
+
+
+def _emails(
+    records: Sequence[CustomerRecord], primary: FieldValue | None, settings: IdentitySettings
+) -> tuple[str, ...]:
+    """One spelling per distinct email: the best-ranked record's, surviving email first."""
+    spelled: dict[str, str] = {}
+    for record in rank_records("email", records, settings):
+        value = field_value("email", record, settings)
+        if isinstance(value, str):
+            key = normalise_email(value, settings.placeholder_emails)
+            if key is not None:
+                spelled.setdefault(key, value)
+    first = (
+        normalise_email(primary.value, settings.placeholder_emails)
+        if primary is not None and isinstance(primary.value, str)
+        else None
+    )
+    rest = sorted(key for key in spelled if key != first)
+    return tuple(spelled[key] for key in ([first] if first is not None else []) + rest)
