@@ -124,7 +124,9 @@ def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
         name=_text(obj.get("name")),
         company=_text(obj.get("company")),
         address=None if address.is_empty() else address,
-        currency=currency,
+        # ChartMogul's `currency` is the account's reporting currency (what MRR/ARR are
+        # expressed in), not the customer's billing currency: it only labels the metrics.
+        currency=None,
         created_at=_parse_time(obj.get("customer-since")),
         status=_text(obj.get("status")),
         metrics=metrics,
