@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from gateway.config import Settings, sandbox_settings
+from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
 from gateway.sandbox.runner import ThreadedServer
+
+if TYPE_CHECKING:
+    from gateway.sandbox.dataset import Dataset
 
 
 @pytest.fixture
@@ -24,3 +35,81 @@ def live_server() -> Iterator[Callable[[ASGIApp], str]]:
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@dataclass
+class GatewayHarness:
+    """The gateway app in-process, talking to the five simulators in-process."""
+
+    client: httpx.AsyncClient
+    simulators: dict[str, Starlette]
+    settings: Settings
+
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None, *, status: int = 200
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}
+        )
+        assert response.status_code == status, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def calls(self, provider: str | None = None) -> list[LoggedRequest]:
+        """Upstream requests so far, from the simulators' own request logs."""
+        names = [provider] if provider else list(self.simulators)
+        return [entry for name in names for entry in simulator_state(self.simulators[name]).log]
+
+    def call_counts(self) -> dict[str, int]:
+        return {name: len(simulator_state(app).log) for name, app in self.simulators.items()}
+
+    def reset_calls(self) -> None:
+        for app in self.simulators.values():
+            simulator_state(app).log.clear()
+
+    def set_faults(self, provider: str, faults: Faults) -> None:
+        simulator_state(self.simulators[provider]).set_faults(faults)
+
+
+def build_simulators(dataset: Dataset) -> dict[str, Starlette]:
+    from gateway.sandbox.cluster import SandboxCluster
+
+    return SandboxCluster.from_dataset(dataset).apps
+
+
+@asynccontextmanager
+async def gateway_harness(
+    dataset: Dataset, settings: Settings | None = None
+) -> AsyncIterator[GatewayHarness]:
+    from gateway.server import create_app
+
+    simulators = build_simulators(dataset)
+    base = settings or Settings(providers=sandbox_settings())
+    # Tests must not wait on real backoff: keep retries but make them instant.
+    fast = {
+        name: replace(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=0.05)
+        for name, p in base.providers.items()
+    }
+    base = replace(base, providers=fast)
+    transports = {name: httpx.ASGITransport(app=app) for name, app in simulators.items()}
+    app = create_app(base, transports=transports)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as client,
+    ):
+        yield GatewayHarness(client=client, simulators=simulators, settings=base)
+
+
+@pytest.fixture(scope="session")
+def small_dataset() -> Dataset:
+    from gateway.sandbox.dataset import generate
+
+    return generate(seed=7, customers=40)
+
+
+@pytest.fixture
+async def gateway(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
+    async with gateway_harness(small_dataset) as harness:
+        yield harness

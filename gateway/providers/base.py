@@ -40,6 +40,9 @@ class Capabilities:
     lookups: frozenset[Lookup]
     batch_sizes: Mapping[Lookup, int] = field(default_factory=dict)
     """Largest number of values one upstream call can resolve per lookup kind (1 = no batching)."""
+    unique_lookups: frozenset[Lookup] = frozenset({Lookup.ID})
+    """Lookups whose value names at most one record in this provider (e.g. FirstOfficer emails,
+    Lago external ids). A record found any other way primes these loaders, saving a call."""
     list_page: bool = False
     max_page_size: int = 100
     create: bool = False

@@ -1,0 +1,60 @@
+"""All five simulators built from one dataset, served together on loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+
+from gateway.config import PROVIDERS, SANDBOX_KEYS, SANDBOX_PORTS, ProviderSettings
+from gateway.sandbox.dataset import Dataset, DatasetError
+from gateway.sandbox.registry import SIMULATORS
+from gateway.sandbox.runner import LoopbackServer
+
+
+@dataclass
+class SandboxCluster:
+    apps: dict[str, Starlette]
+    keys: dict[str, str]
+    servers: dict[str, LoopbackServer] = field(default_factory=dict)
+
+    @classmethod
+    def from_dataset(
+        cls, dataset: Dataset, keys: Mapping[str, str] | None = None
+    ) -> SandboxCluster:
+        chosen = {name: (keys or {}).get(name) or SANDBOX_KEYS[name] for name in PROVIDERS}
+        for name in PROVIDERS:
+            for index, record in enumerate(dataset.for_provider(name)):
+                try:
+                    SIMULATORS[name].seed_record(record)
+                except (ValueError, TypeError) as exc:
+                    raise DatasetError(f"{name}[{index}]: {exc}") from None
+        apps = {
+            name: SIMULATORS[name].create_app(dataset.for_provider(name), api_key=chosen[name])
+            for name in PROVIDERS
+        }
+        return cls(apps=apps, keys=chosen)
+
+    async def start(self, host: str = "127.0.0.1", base_port: int | None = None) -> None:
+        """Serve every simulator; ``base_port`` 0 picks free ports, ``None`` the default ports."""
+        for index, name in enumerate(PROVIDERS):
+            if base_port is None:
+                port = SANDBOX_PORTS[name]
+            else:
+                port = 0 if base_port == 0 else base_port + index
+            server = LoopbackServer(self.apps[name], host=host, port=port)
+            await server.start()
+            self.servers[name] = server
+
+    async def stop(self) -> None:
+        for server in self.servers.values():
+            await server.stop()
+        self.servers.clear()
+
+    def provider_settings(self) -> dict[str, ProviderSettings]:
+        """Settings pointing adapters at the running simulators."""
+        return {
+            name: ProviderSettings(name=name, base_url=server.url, api_key=self.keys[name])
+            for name, server in self.servers.items()
+        }

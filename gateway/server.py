@@ -1,0 +1,174 @@
+"""The gateway's ASGI app: GraphQL (with GraphiQL) on Starlette, adapters owned by the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from gateway.config import Settings
+from gateway.providers.base import ProviderAdapter
+from gateway.providers.registry import build_adapters
+from resolvers.context import GatewayContext
+from resolvers.extensions import ensure_codes
+from resolvers.schema import build_schema
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+EXAMPLE_QUERY = """\
+# customer-gateway: one Customer across Stripe, ChartMogul, FirstOfficer, Lago and Tofupay.
+# Press the play button (Ctrl-Enter) to see a customer merged from all five sandbox providers.
+query ShowcaseCustomer {
+  customerByEmail(email: "ada@lovelace.example") {
+    id
+    name
+    email
+    emails
+    company
+    currency
+    createdAt
+    metrics {
+      mrr { amount currency }
+      currentMrr { amount currency }
+      balance { amount currency }
+    }
+    fieldSources { field provider recordId }
+    identity {
+      edges { rule namespace value left { provider id } right { provider id } }
+      conflicts { kind field message values }
+    }
+    stripe { id email name }
+    chartmogul { uuid externalId mrr { amount currency } }
+    firstOfficer { id stripeId currentSubscriptionCount }
+    lago { externalId providerCustomerId }
+    tofupay { id email }
+  }
+}
+"""
+
+
+class GatewayGraphQL(GraphQL[GatewayContext, None]):
+    """Strawberry's ASGI view with a fresh :class:`GatewayContext` (and loaders) per request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
+            response = JSONResponse(
+                {
+                    "data": None,
+                    "errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}],
+                },
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any) -> GatewayContext:
+        state = request.app.state
+        request.state.sub_response = response
+        return GatewayContext.create(state.settings, state.adapters, request, response)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """GraphQL-over-HTTP: a request that never executed (parse/validation/variables) is a
+        400 for clients that accept ``application/graphql-response+json``."""
+        ensure_codes(result.errors)
+        if (
+            result.data is None
+            and result.errors
+            and GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+        ):
+            request.state.sub_response.status_code = 400
+            request.state.sub_response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        return await super().process_result(request, result)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.headers.get("content-type") == GRAPHQL_RESPONSE_JSON:
+            # Strawberry appends sub-response headers; keep exactly one content type.
+            del response.headers["content-type"]
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        html = self.graphql_ide_html
+        start = html.find("const EXAMPLE_QUERY = `")
+        end = html.find("`;", start)
+        if start != -1 and end != -1:
+            html = (
+                html[: start + len("const EXAMPLE_QUERY = `")]
+                + EXAMPLE_QUERY.replace("`", "\\`")
+                + html[end:]
+            )
+        return HTMLResponse(html)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    adapters: Mapping[str, ProviderAdapter] | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    graphiql: bool = True,
+) -> Starlette:
+    """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
+    (one pooled HTTP client each) and closes them on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = adapters is None
+        app.state.adapters = (
+            build_adapters(settings, transports=transports) if owned else dict(adapters or {})
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                for adapter in app.state.adapters.values():
+                    await adapter.aclose()
+
+    graphql_app = GatewayGraphQL(
+        build_schema(),
+        graphql_ide="graphiql" if graphiql else None,
+        allow_queries_via_get=True,
+        subscription_protocols=(),
+    )
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "sandbox": settings.sandbox,
+                "providers": sorted(request.app.state.adapters),
+            }
+        )
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    app = Starlette(
+        routes=[
+            Route("/", root),
+            Route("/healthz", health),
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,48 @@
+"""The per-request context: settings, adapters, fresh dataloaders, degraded providers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+
+from gateway.config import Settings
+from gateway.providers.base import ProviderAdapter, ProviderError
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    adapters: Mapping[str, ProviderAdapter]
+    loaders: Loaders
+    degraded: dict[str, ProviderError] = field(default_factory=dict)
+    """Every provider that failed during this request (first error each), for the response
+    ``extensions.degradedProviders``."""
+    request: Any = None
+    response: Any = None
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        adapters: Mapping[str, ProviderAdapter],
+        request: Any = None,
+        response: Any = None,
+    ) -> GatewayContext:
+        return cls(
+            settings=settings,
+            adapters=adapters,
+            loaders=Loaders(adapters, settings.identity),
+            request=request,
+            response=response,
+        )
+
+    def note_degraded(self, errors: Mapping[str, ProviderError]) -> None:
+        for provider, error in errors.items():
+            self.degraded.setdefault(provider, error)
+
+
+Info = strawberry.Info[GatewayContext, None]
