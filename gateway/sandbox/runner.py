@@ -13,6 +13,9 @@ from types import TracebackType
 import uvicorn
 from starlette.types import ASGIApp
 
+START_TIMEOUT = 10.0
+"""Seconds a server may take to start before it is given up on."""
+
 
 def _config(app: ASGIApp, host: str, port: int, sock: socket.socket | None) -> uvicorn.Config:
     return uvicorn.Config(
@@ -28,17 +31,35 @@ def _config(app: ASGIApp, host: str, port: int, sock: socket.socket | None) -> u
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening socket bound up front, so port 0 resolves before the server starts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.set_inheritable(True)
+    """A listening socket bound up front, so port 0 resolves before the server starts.
+
+    ``host`` may be an IPv4 or IPv6 address or a name; the socket is closed if binding fails.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class LoopbackServer:
-    """One uvicorn server for ``app`` inside the current event loop."""
+    """One uvicorn server for ``app`` inside the current event loop.
+
+    ``await start()`` returns once the server accepts connections; ``await stop()`` shuts it down
+    and closes the socket on every path. Also usable as ``async with``.
+    """
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sock = bind_socket(host, port)
@@ -48,22 +69,53 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return _url(self.host, self.port)
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve(sockets=[self.sock])
+        except SystemExit as exc:
+            # uvicorn exits the process when the app's startup fails; here that is an error.
+            raise RuntimeError(f"server on {self.url} failed to start (exit {exc.code})") from None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-        while not self.server.started:
-            if self._task.done():
-                await self._task
-                raise RuntimeError(f"server on {self.url} stopped while starting")
-            await asyncio.sleep(0.01)
+        self._task = asyncio.create_task(self._serve())
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while not self.server.started:
+                if self._task.done():
+                    await self._task
+                    raise RuntimeError(f"server on {self.url} stopped while starting")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server on {self.url} did not start")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
+        """Stop serving and close the socket; safe to call twice or before :meth:`start`."""
         self.server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.sock.close()
+        try:
+            if self._task is not None and not self._task.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            elif self._task is not None and not self._task.cancelled():
+                self._task.exception()  # already surfaced by start(); mark it retrieved
+        finally:
+            self.sock.close()
+
+    async def __aenter__(self) -> LoopbackServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
 
 class ThreadedServer:
@@ -73,20 +125,27 @@ class ThreadedServer:
         self.sock = bind_socket(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.server = uvicorn.Server(_config(app, self.host, self.port, self.sock))
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._exit_code: object = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve(sockets=[self.sock]))
+        except SystemExit as exc:  # uvicorn exits when the app's startup fails
+            self._exit_code = exc.code
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return _url(self.host, self.port)
 
     def __enter__(self) -> ThreadedServer:
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_TIMEOUT
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"server on {self.url} did not start")
+                self.__exit__(None, None, None)
+                detail = "" if self._exit_code is None else f" (exit {self._exit_code})"
+                raise RuntimeError(f"server on {self.url} did not start{detail}")
             time.sleep(0.01)
         return self
 
@@ -97,8 +156,11 @@ class ThreadedServer:
         tb: TracebackType | None,
     ) -> None:
         self.server.should_exit = True
-        self._thread.join(timeout=10)
-        self.sock.close()
+        try:
+            if self._thread.is_alive():
+                self._thread.join(timeout=START_TIMEOUT)
+        finally:
+            self.sock.close()
 
 
 @contextlib.contextmanager
