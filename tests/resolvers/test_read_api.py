@@ -29,8 +29,12 @@ CUSTOMER_FIELDS = """
   metrics { mrr { amount currency } currentMrr { amount currency } balance { amount currency } }
   externalIds { provider id }
   fieldSources { field provider recordId }
-  identity { anchor { provider id } edges { rule namespace value left { provider id } right { provider id } }
-             conflicts { kind field message } truncated }
+  identity {
+    anchor { provider id }
+    edges { rule namespace value left { provider id } right { provider id } }
+    conflicts { kind field message }
+    truncated
+  }
   stripe { id email } chartmogul { uuid externalId } firstOfficer { id stripeId }
   lago { externalId providerCustomerId } tofupay { id email }
 """
@@ -97,10 +101,12 @@ async def test_same_customer_has_the_same_id_by_every_lookup(gateway: GatewayHar
         "query($id: ID!) { customer(id: $id) { id email } }", {"id": customer_id}
     )
     by_ref = await gateway.query(
-        '{ customerByProviderId(provider: LAGO, id: "%s") { id } }' % SHOWCASE_COMPANY_ID
+        "query($id: String!) { customerByProviderId(provider: LAGO, id: $id) { id } }",
+        {"id": SHOWCASE_COMPANY_ID},
     )
     by_link = await gateway.query(
-        '{ customerByLinkedId(kind: STRIPE_ID, value: "%s") { id } }' % SHOWCASE_STRIPE_ID
+        "query($v: String!) { customerByLinkedId(kind: STRIPE_ID, value: $v) { id } }",
+        {"v": SHOWCASE_STRIPE_ID},
     )
 
     assert by_id["data"]["customer"] == {"id": customer_id, "email": SHOWCASE_EMAIL}
@@ -126,8 +132,9 @@ async def test_stripe_duplicates_are_one_customer(gateway: GatewayHarness) -> No
 
 async def test_lago_only_customer_by_external_id(gateway: GatewayHarness) -> None:
     body = await gateway.query(
-        '{ customerByLinkedId(kind: EXTERNAL_ID, value: "%s") { email lago { externalId } '
-        "stripe { id } }}" % LAGO_ONLY_EXTERNAL_ID
+        "query($v: String!) { customerByLinkedId(kind: EXTERNAL_ID, value: $v) {"
+        " email lago { externalId } stripe { id } } }",
+        {"v": LAGO_ONLY_EXTERNAL_ID},
     )
 
     customer = body["data"]["customerByLinkedId"]
@@ -138,8 +145,9 @@ async def test_lago_only_customer_by_external_id(gateway: GatewayHarness) -> Non
 
 async def test_placeholder_emails_never_merge(gateway: GatewayHarness) -> None:
     body = await gateway.query(
-        '{ customerByProviderId(provider: STRIPE, id: "%s") { externalIds { provider id } } }'
-        % PLACEHOLDER_STRIPE_ID
+        "query($id: String!) { customerByProviderId(provider: STRIPE, id: $id) {"
+        " externalIds { provider id } } }",
+        {"id": PLACEHOLDER_STRIPE_ID},
     )
 
     refs = body["data"]["customerByProviderId"]["externalIds"]
@@ -266,7 +274,10 @@ async def test_bad_input_gets_a_specific_code(
     [
         ({"content": b"{oops", "headers": {"content-type": "application/json"}}, 400),
         ({"json": {}}, 400),
-        ({"json": {"query": "query A { customers { edges { cursor } } }", "operationName": "B"}}, 400),
+        (
+            {"json": {"query": "query A { customers { edges { cursor } } }", "operationName": "B"}},
+            400,
+        ),
         (
             {
                 "json": {"query": "{"},
@@ -300,7 +311,9 @@ async def test_federation_entities_resolve_in_one_batch(gateway: GatewayHarness)
     assert [e["id"] for e in body["data"]["_entities"]] == ids
     # The three customers' emails go to Stripe in one search call, not three.
     email_searches = [
-        c for c in gateway.calls("stripe") if c.path == "/v1/customers/search" and "email" in c.query
+        c
+        for c in gateway.calls("stripe")
+        if c.path == "/v1/customers/search" and "email" in c.query
     ]
     assert len(email_searches) == 1
     assert_no_duplicate_fetch(gateway)
