@@ -155,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(args, "log_level", "info").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per upstream request is noise at INFO; failures surface through our own logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "sandbox":
             asyncio.run(_run_sandbox(args))

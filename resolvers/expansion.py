@@ -73,15 +73,45 @@ async def expand(
             for by, value in sorted(frontier)
             for provider in loaders.providers_for(by)
         ]
-        outcomes = await asyncio.gather(
-            *(loaders.load(provider, by, value) for provider, by, value in calls)
-        )
-        for (provider, _, _), outcome in zip(calls, outcomes, strict=True):
-            if outcome.error is not None:
-                result.errors.setdefault(provider, outcome.error)
-            result.add(outcome.records)
+        first, deferred = _split_by_strength(calls, loaders)
+        for stage in (first, deferred):
+            outcomes = await asyncio.gather(
+                *(loaders.load(provider, by, value) for provider, by, value in stage)
+            )
+            for (provider, _, _), outcome in zip(stage, outcomes, strict=True):
+                if outcome.error is not None:
+                    result.errors.setdefault(provider, outcome.error)
+                result.add(outcome.records)
         frontier = plan_next_hop(seen, list(result.records.values()), identity)
     return result
+
+
+# Strongest first: a provider's own id, then a Stripe id, the company id, and an email.
+_STRENGTH = {Lookup.ID: 0, Lookup.STRIPE_ID: 1, Lookup.EXTERNAL_ID: 2, Lookup.EMAIL: 3}
+
+Call = tuple[str, Lookup, str]
+
+
+def _split_by_strength(calls: list[Call], loaders: Loaders) -> tuple[list[Call], list[Call]]:
+    """Defer a provider's weaker *unique* lookups behind its strongest one in this hop.
+
+    Keys that are unique in a provider (FirstOfficer's Stripe id, extra id and email all name
+    one record) almost always lead to the same record: fetch the strongest, and the others are
+    primed by its answer and cost nothing. Only keys the answer does not cover are fetched, in
+    a second stage of the same hop. Non-unique lookups (searches) always go in the first stage.
+    """
+    strongest: dict[str, int] = {}
+    for provider, by, _ in calls:
+        if by in loaders.adapters[provider].capabilities.unique_lookups:
+            strongest[provider] = min(strongest.get(provider, 99), _STRENGTH[by])
+    first: list[Call] = []
+    deferred: list[Call] = []
+    for call in calls:
+        provider, by, _ = call
+        unique = by in loaders.adapters[provider].capabilities.unique_lookups
+        weaker = unique and _STRENGTH[by] > strongest[provider]
+        (deferred if weaker else first).append(call)
+    return first, deferred
 
 
 def _canonical(key: Key, identity: IdentitySettings) -> Key | None:
