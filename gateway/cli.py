@@ -10,9 +10,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from gateway.config import PROVIDERS, SANDBOX_KEYS, ConfigError, load_settings
 from gateway.sandbox.cluster import SandboxCluster
@@ -149,6 +150,16 @@ def _export_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(sdl)
 
 
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where installed (uvicorn[standard] brings it): less CPU per request."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is not built for every platform
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -159,9 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "sandbox":
-            asyncio.run(_run_sandbox(args))
+            _run(_run_sandbox(args))
         elif args.command == "serve":
-            asyncio.run(_run_serve(args))
+            _run(_run_serve(args))
         else:
             _export_schema(args)
     except (ConfigError, DatasetError) as exc:

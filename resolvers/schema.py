@@ -9,12 +9,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.query_depth_limiter import create_validator
+from strawberry.extensions.max_aliases import create_validator as create_aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -27,8 +27,11 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 
-# Built once so ValidationCache can hit (a factory would make a new rule per request).
-_DEPTH_RULE = create_validator(MAX_DEPTH, None, None)
+# Rules built once so ValidationCache can hit: a factory such as
+# `lambda: MaxAliasesLimiter(n)` makes a new rule class per request, and validation (the
+# costliest step of a small query) would run every time.
+_DEPTH_RULE = create_depth_validator(MAX_DEPTH, None, None)
+_ALIASES_RULE = create_aliases_validator(MAX_ALIASES)
 
 logger = logging.getLogger("customer_gateway.graphql")
 
@@ -57,8 +60,7 @@ def build_schema() -> GatewaySchema:
             GatewayErrors,
             ParserCache,
             ValidationCache,
-            lambda: AddValidationRules([_DEPTH_RULE]),
-            lambda: MaxAliasesLimiter(MAX_ALIASES),
+            lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
             lambda: MaxTokensLimiter(MAX_TOKENS),
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),

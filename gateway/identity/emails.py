@@ -25,7 +25,7 @@ def normalise_email(value: str | None, placeholders: frozenset[str]) -> str | No
     if not email or email in _normalised(placeholders):
         return None
     local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or any(ch.isspace() for ch in email):
+    if not at or not local or not domain or len(email.split()) != 1:
         return None
     return email
 

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import ProviderSettings
 from gateway.providers.base import ErrorKind, ProviderError
@@ -158,7 +159,9 @@ class ProviderHTTP:
             headers={**(default_headers or {}), **auth_headers},
             timeout=timeout,
             limits=limits,
-            transport=transport,
+            # httpx's API on aiohttp's pool: httpcore's pool costs CPU per pooled connection
+            # on every request (see docs/benchmarks.md).
+            transport=transport or AiohttpTransport(limits=limits),
         )
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
