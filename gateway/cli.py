@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,32 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--dataset", type=Path, help="load records from this JSON file (see docs/dataset.md)"
     )
+    group.add_argument(
+        "--faults",
+        type=_faults_json,
+        default={},
+        help='start-up faults as JSON, e.g. \'{"lago": {"latency_ms": 50, "error_rate": 0.1}}\' '
+        "(see docs/sandbox.md)",
+    )
+
+
+def _faults_json(text: str) -> dict[str, dict[str, Any]]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise argparse.ArgumentTypeError('expected {"provider": {"setting": value}}')
+    return value
+
+
+def _cluster(args: argparse.Namespace, keys: Mapping[str, str] | None = None) -> SandboxCluster:
+    cluster = SandboxCluster.from_dataset(_dataset(args), keys)
+    try:
+        cluster.set_faults(args.faults)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"--faults: {exc}") from None
+    return cluster
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
@@ -98,7 +125,7 @@ async def _wait_for_signal() -> None:
 
 async def _run_sandbox(args: argparse.Namespace) -> None:
     keys = {name: getattr(args, f"{name}_key") for name in PROVIDERS}
-    cluster = SandboxCluster.from_dataset(_dataset(args), keys)
+    cluster = _cluster(args, keys)
     await cluster.start(args.host, args.base_port)
     try:
         print("customer-gateway sandbox: five provider simulators", flush=True)
@@ -117,7 +144,7 @@ async def _run_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     cluster: SandboxCluster | None = None
     if settings.sandbox:
-        cluster = SandboxCluster.from_dataset(_dataset(args))
+        cluster = _cluster(args)
         await cluster.start("127.0.0.1", args.sandbox_base_port)
         settings = replace(settings, providers=cluster.provider_settings())
     app = create_app(settings, graphiql=not args.no_graphiql)

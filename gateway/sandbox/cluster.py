@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 
 from gateway.config import PROVIDERS, SANDBOX_KEYS, SANDBOX_PORTS, ProviderSettings
+from gateway.sandbox.base import Faults, simulator_state
 from gateway.sandbox.dataset import Dataset, DatasetError
 from gateway.sandbox.registry import SIMULATORS
 from gateway.sandbox.runner import LoopbackServer
@@ -51,6 +53,14 @@ class SandboxCluster:
         for server in self.servers.values():
             await server.stop()
         self.servers.clear()
+
+    def set_faults(self, faults: Mapping[str, Mapping[str, Any]]) -> None:
+        """Start-up faults, ``{provider: {Faults field: value}}``, as the admin route takes them."""
+        for name, spec in faults.items():
+            if name not in self.apps:
+                raise ValueError(f"unknown provider {name!r} in faults")
+            state = simulator_state(self.apps[name])
+            state.set_faults(Faults.from_json(dict(spec), state.faults))
 
     def provider_settings(self) -> dict[str, ProviderSettings]:
         """Settings pointing adapters at the running simulators."""
