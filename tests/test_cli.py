@@ -1,0 +1,150 @@
+"""The CLI as a user runs it: child processes on free loopback ports, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from resolvers.schema import schema_sdl
+
+START_TIMEOUT = 30.0
+SHOWCASE_QUERY = '{ customerByEmail(email: "ada@lovelace.example") { name lago { externalId } } }'
+
+
+@contextmanager
+def running(*args: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Start ``customer-gateway ARGS``; yields the process and the lines it printed on start."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip())
+            if "Ctrl-C stops" in line:
+                break
+        assert any("Ctrl-C stops" in line for line in lines), (lines, proc.stderr)
+        yield proc, lines
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_runs_the_gateway_on_the_sandbox_and_stops_on_ctrl_c() -> None:
+    with running("serve", "--port", "0", "--sandbox-base-port", "0") as (proc, lines):
+        url = next(
+            m.group(1) for line in lines if (m := re.search(r"GraphQL endpoint: (\S+)", line))
+        )
+        body = httpx.post(
+            url,
+            json={"query": SHOWCASE_QUERY},
+            timeout=10,
+        ).json()
+        assert body == {
+            "data": {
+                "customerByEmail": {
+                    "name": "Ada Lovelace",
+                    "lago": [{"externalId": "co_analyticalengines"}],
+                }
+            }
+        }
+        assert "built-in sandbox" in lines[0]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_sandbox_prints_urls_and_keys_and_enforces_them() -> None:
+    with running("sandbox", "--base-port", "0", "--customers", "10") as (proc, lines):
+        urls = dict(re.findall(r"^\s+(\w+)\s+(http://\S+)\s+key: \S+", "\n".join(lines), re.M))
+        assert sorted(urls) == sorted(["stripe", "chartmogul", "firstofficer", "lago", "tofupay"])
+        stripe = urls["stripe"]
+        ok = httpx.get(
+            f"{stripe}/v1/customers", headers={"Authorization": "Bearer sk_test_sandbox"}
+        )
+        wrong = httpx.get(f"{stripe}/v1/customers", headers={"Authorization": "Bearer sk_test_x"})
+        assert ok.status_code == 200 and ok.json()["object"] == "list"
+        assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "invalid_request_error"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
+    out = tmp_path / "schema.graphql"
+
+    subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "export-schema", "--output", str(out)],
+        check=True,
+        timeout=60,
+    )
+
+    assert out.read_text() == schema_sdl()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "missing.json"], "missing.json"),
+        (["--faults", '{"lago": {"latency_ms": "slow"}}'], "latency_ms"),
+        (["--faults", '{"paypal": {}}'], "unknown provider 'paypal'"),
+    ],
+)
+def test_bad_sandbox_options_exit_with_a_message(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "sandbox", "--base-port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dataset_file_is_served(tmp_path: Path) -> None:
+    dataset = tmp_path / "mine.json"
+    dataset.write_text(
+        json.dumps(
+            {"lago": [{"external_id": "co_mine", "name": "Mine Ltd", "email": "me@mine.example"}]}
+        )
+    )
+
+    with running("serve", "--port", "0", "--sandbox-base-port", "0", "--dataset", str(dataset)) as (
+        _,
+        lines,
+    ):
+        url = next(
+            m.group(1) for line in lines if (m := re.search(r"GraphQL endpoint: (\S+)", line))
+        )
+        body = httpx.post(
+            url,
+            json={"query": '{ customerByEmail(email: "ME@mine.example") { name } }'},
+            timeout=10,
+        ).json()
+        assert body == {"data": {"customerByEmail": {"name": "Mine Ltd"}}}
