@@ -21,7 +21,7 @@ from gateway.config import Settings
 from gateway.providers.base import ProviderAdapter
 from gateway.providers.registry import build_adapters
 from resolvers.context import GatewayContext
-from resolvers.extensions import ensure_codes
+from resolvers.extensions import finalise_errors
 from resolvers.schema import build_schema
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -82,12 +82,15 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
     async def get_context(self, request: Any, response: Any) -> GatewayContext:
         state = request.app.state
         request.state.sub_response = response
-        return GatewayContext.create(state.settings, state.adapters, request, response)
+        context = GatewayContext.create(state.settings, state.adapters, request, response)
+        request.state.gateway_context = context
+        return context
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """GraphQL-over-HTTP: a request that never executed (parse/validation/variables) is a
         400 for clients that accept ``application/graphql-response+json``."""
-        ensure_codes(result.errors)
+        context = getattr(request.state, "gateway_context", None)
+        result.errors = finalise_errors(result.errors, context.degraded if context else {})
         if (
             result.data is None
             and result.errors

@@ -1,30 +1,19 @@
-"""Schema extensions: error codes on every error, masking, degraded-provider reporting."""
+"""What clients see of errors: codes on every error, masking, degraded-provider reporting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from gateway.providers.base import ProviderError
 from resolvers.errors import BAD_USER_INPUT, provider_code, provider_error
 
 INTERNAL: str = "INTERNAL_SERVER_ERROR"
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-
-
-def ensure_codes(errors: list[GraphQLError] | None) -> None:
-    """Give every error an ``extensions.code``. Also called by the HTTP view, because a parse
-    failure ends the operation before extension hooks resume."""
-    for error in errors or []:
-        _ensure_code(error)
-
-
-def _ensure_code(error: GraphQLError) -> None:
-    if not (error.extensions or {}).get("code"):
-        error.extensions = {**(error.extensions or {}), "code": _code_for(error)}
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -41,43 +30,37 @@ def _code_for(error: GraphQLError) -> str:
     return VALIDATION_FAILED
 
 
-class GatewayErrors(SchemaExtension):
-    """Every error leaves with ``extensions.code``; unexpected exceptions are masked and logged.
+def finalise_errors(
+    errors: list[GraphQLError] | None, degraded: Mapping[str, ProviderError]
+) -> list[GraphQLError]:
+    """The errors a client sees: unexpected exceptions masked (the schema logged them in full),
+    every error with ``extensions.code``, and one error per failed provider that no field error
+    already names.
 
-    Also reports providers that failed during the request: response ``extensions`` lists them,
-    and each gets an error of its own unless a field error already names it.
+    Called by the HTTP view on the final result: Strawberry sets an operation's result only
+    after extension hooks have resumed, and parse failures skip them altogether.
     """
+    final: list[GraphQLError] = []
+    for error in errors or []:
+        if is_unexpected(error):
+            error = GraphQLError(
+                "Internal server error.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": INTERNAL},
+            )
+        elif not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": _code_for(error)}
+        final.append(error)
+    named = {(e.extensions or {}).get("provider") for e in final}
+    for provider, failure in sorted(degraded.items()):
+        if provider not in named:
+            final.append(provider_error(failure))
+    return final
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
-        for error in context.pre_execution_errors or []:
-            _ensure_code(error)
-        result = context.result
-        if result is None:
-            return
-        errors: list[GraphQLError] = []
-        for error in result.errors or []:
-            original = error.original_error
-            code = (error.extensions or {}).get("code")
-            if original is not None and not isinstance(original, GraphQLError) and code is None:
-                # Masked for the client; the schema logs the original in full.
-                error = GraphQLError(
-                    "Internal server error.",
-                    nodes=error.nodes,
-                    path=error.path,
-                    original_error=original,
-                    extensions={"code": INTERNAL},
-                )
-            _ensure_code(error)
-            errors.append(error)
-        degraded = getattr(context.context, "degraded", None) or {}
-        named = {(e.extensions or {}).get("provider") for e in errors}
-        for provider, failure in sorted(degraded.items()):
-            if provider not in named:
-                errors.append(provider_error(failure))
-        if errors or result.errors:
-            result.errors = errors
+
+class GatewayErrors(SchemaExtension):
+    """Lists the providers that failed during the request in the response ``extensions``."""
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
