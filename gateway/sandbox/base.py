@@ -298,11 +298,32 @@ class SandboxMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        status_box: list[int] = [0]
+        logged = False
+
+        def log(status: int) -> None:
+            # Logged when the answer starts, not after it is sent: a client that has read its
+            # response must find the entry (a threaded test server would otherwise race it).
+            nonlocal logged
+            if logged:
+                return
+            logged = True
+            self.state.log.append(
+                LoggedRequest(
+                    method=request.method,
+                    path=scope["path"],
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    headers={
+                        h: request.headers[h] for h in _LOGGED_HEADERS if h in request.headers
+                    },
+                    body=body.decode("utf-8", "replace"),
+                    status=status,
+                    at=time.time(),
+                )
+            )
 
         async def logging_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_box[0] = message["status"]
+                log(message["status"])
             await send(message)
 
         try:
@@ -313,24 +334,8 @@ class SandboxMiddleware:
                 await response(scope, replay_receive, logging_send)
             else:
                 await self._call_app(scope, replay_receive, logging_send)
-        except Exception:
-            if status_box[0] == 0:
-                status_box[0] = 500  # the server answers an unhandled error with a 500
-            raise
         finally:
-            self.state.log.append(
-                LoggedRequest(
-                    method=request.method,
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    headers={
-                        h: request.headers[h] for h in _LOGGED_HEADERS if h in request.headers
-                    },
-                    body=body.decode("utf-8", "replace"),
-                    status=status_box[0],
-                    at=time.time(),
-                )
-            )
+            log(500)  # no answer started: the server turns an unhandled error into a 500
 
     def _unauthorized(self) -> Response:
         return self.error_response(401, "Invalid API key provided.")
