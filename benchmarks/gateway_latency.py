@@ -10,7 +10,8 @@ asserts nothing (targets are judged by a person, in docs/benchmarks.md).
 
 The hop floor of one request is the number of sequential upstream "waves" it caused (requests
 the simulators answered within half a latency of each other) times the injected latency: no
-gateway can answer faster. Overhead = measured latency - floor.
+gateway can answer faster. Overhead = measured latency - floor. The gateway's pid is printed
+before measuring, so a sampling profiler (py-spy) can be attached to it.
 """
 
 from __future__ import annotations
@@ -307,6 +308,7 @@ def main() -> None:
         with child(serve_args, env) as gateway_proc:
             gateway = f"http://127.0.0.1:{gateway_port}"
             wait_for(f"{gateway}/healthz", gateway_proc)
+            print(f"\ngateway pid {gateway_proc.pid}", flush=True)
             asyncio.run(measure(args, sandbox, gateway, gateway_proc.pid, sandbox_proc.pid))
 
 

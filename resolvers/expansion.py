@@ -62,26 +62,30 @@ async def expand(
     seen: set[Key] = set()
     frontier: set[Key] = {k for k in (_canonical(key, identity) for key in keys) if k}
     frontier |= plan_next_hop(seen, list(result.records.values()), identity)
-    while frontier:
-        if hops >= identity.max_hops or len(result.records) >= identity.max_records:
+    deferred: list[Call] = []
+    while frontier or deferred:
+        if frontier and (hops >= identity.max_hops or len(result.records) >= identity.max_records):
             result.truncated = True
-            break
-        hops += 1
+            frontier = set()
+        if frontier:
+            hops += 1
         seen |= frontier
         calls = [
             (provider, by, value)
             for by, value in sorted(frontier)
             for provider in loaders.providers_for(by)
         ]
-        first, deferred = _split_by_strength(calls, loaders)
-        for stage in (first, deferred):
-            outcomes = await asyncio.gather(
-                *(loaders.load(provider, by, value) for provider, by, value in stage)
-            )
-            for (provider, _, _), outcome in zip(stage, outcomes, strict=True):
-                if outcome.error is not None:
-                    result.errors.setdefault(provider, outcome.error)
-                result.add(outcome.records)
+        first, later = _split_by_strength(calls, loaders)
+        # Last hop's deferred lookups ride along with this hop's: by now they are primed
+        # (answered from the cache) or they need the call anyway, so they cost no extra round.
+        stage, deferred = first + deferred, later
+        outcomes = await asyncio.gather(
+            *(loaders.load(provider, by, value) for provider, by, value in stage)
+        )
+        for (provider, _, _), outcome in zip(stage, outcomes, strict=True):
+            if outcome.error is not None:
+                result.errors.setdefault(provider, outcome.error)
+            result.add(outcome.records)
         frontier = plan_next_hop(seen, list(result.records.values()), identity)
     return result
 
