@@ -20,6 +20,8 @@ from strawberry.types import ExecutionResult
 from gateway.config import Settings
 from gateway.providers.base import ProviderAdapter
 from gateway.providers.registry import build_adapters
+from gateway.writes.idempotency import IdempotencyStore
+from gateway.writes.outcomes import MutationResult
 from resolvers.context import GatewayContext
 from resolvers.extensions import finalise_errors
 from resolvers.schema import build_schema
@@ -82,7 +84,9 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
     async def get_context(self, request: Any, response: Any) -> GatewayContext:
         state = request.app.state
         request.state.sub_response = response
-        context = GatewayContext.create(state.settings, state.adapters, request, response)
+        context = GatewayContext.create(
+            state.settings, state.adapters, request, response, idempotency=state.idempotency
+        )
         request.state.gateway_context = context
         return context
 
@@ -174,4 +178,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
+    app.state.idempotency = IdempotencyStore[MutationResult]()
     return app

@@ -10,6 +10,8 @@ import strawberry
 
 from gateway.config import Settings
 from gateway.providers.base import ProviderAdapter, ProviderError
+from gateway.writes.idempotency import IdempotencyStore
+from gateway.writes.outcomes import MutationResult
 from resolvers.loaders import Loaders
 
 
@@ -23,6 +25,9 @@ class GatewayContext:
     ``extensions.degradedProviders``."""
     request: Any = None
     response: Any = None
+    idempotency: IdempotencyStore[MutationResult] = field(default_factory=IdempotencyStore)
+    """The process's replay store for mutation idempotency keys (one per app; a context built
+    without one gets its own, which replays nothing across requests)."""
 
     @classmethod
     def create(
@@ -31,6 +36,7 @@ class GatewayContext:
         adapters: Mapping[str, ProviderAdapter],
         request: Any = None,
         response: Any = None,
+        idempotency: IdempotencyStore[MutationResult] | None = None,
     ) -> GatewayContext:
         return cls(
             settings=settings,
@@ -38,6 +44,7 @@ class GatewayContext:
             loaders=Loaders(adapters, settings.identity),
             request=request,
             response=response,
+            idempotency=idempotency if idempotency is not None else IdempotencyStore(),
         )
 
     def note_degraded(self, errors: Mapping[str, ProviderError]) -> None:

@@ -9,7 +9,7 @@ it by another key costs no call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiodataloader import DataLoader
@@ -87,23 +87,23 @@ class Loaders:
                 loader.prime(value, LookupResult(records=(record,)))
 
     def clear(self, records: Sequence[CustomerRecord]) -> None:
-        """Forget every cached lookup that returned or names one of these records (after writes)."""
-        refs = {r.ref for r in records}
-        for loader in self._loaders.values():
-            stale = [
-                key
-                for key, future in list(loader._cache.items())
-                if future.done()
-                and not future.cancelled()
-                and future.exception() is None
-                and any(r.ref in refs for r in future.result().records)
-            ]
-            for key in stale:
-                loader._cache.pop(key, None)
-        for record in records:
-            for (provider, by), loader in self._loaders.items():
-                if provider == record.provider and by is Lookup.ID:
-                    loader.clear(record.id)
+        """Forget what this request cached about the providers these records live in (after
+        writes to them), so the next read sees the written state.
+
+        Dropping only the lookups that returned one of the records is not enough: a write can
+        also make a lookup that answered *other* records, nothing, or an error answer
+        differently (an email moved onto this record, a new record created), and no other
+        provider's answers change. So every cached lookup of each written provider goes.
+        """
+        self.clear_providers({record.provider for record in records})
+
+    def clear_providers(self, providers: Iterable[str]) -> None:
+        """Forget every cached lookup in these providers (also after a failed write, which may
+        still have happened upstream)."""
+        wanted = set(providers)
+        for (provider, _), loader in self._loaders.items():
+            if provider in wanted:
+                loader.clear_all()
 
     def clear_all(self) -> None:
         for loader in self._loaders.values():

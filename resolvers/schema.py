@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from resolvers.customer import Customer
 from resolvers.extensions import GatewayErrors, is_unexpected
+from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
 
@@ -55,6 +56,7 @@ class GatewaySchema(strawberry.federation.Schema):
 def build_schema() -> GatewaySchema:
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         types=[Customer],
         extensions=[
             GatewayErrors,

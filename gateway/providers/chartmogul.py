@@ -309,17 +309,23 @@ class ChartMogulAdapter:
     async def update(
         self, record_id: str, write: CustomerWrite, *, idempotency_key: str | None = None
     ) -> CustomerRecord:
-        """``PATCH /v1/customers/{uuid}`` with absolute values, so it is safe to retry."""
+        """``PATCH /v1/customers/{uuid}`` with absolute values, so it is safe to retry; it is
+        retried only under an idempotency key (ChartMogul has none, so the key is not sent)."""
         body = _profile_params(write.given())
         path = f"/v1/customers/{quote(record_id, safe='')}"
-        updated = await self.http.request("PATCH", path, json_body=body, retry_writes=True)
+        updated = await self.http.request(
+            "PATCH", path, json_body=body, retry_writes=idempotency_key is not None
+        )
         return to_record(self._customer(updated))
 
     async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None:
         """``DELETE /v1/customers/{uuid}``; ChartMogul refuses customers not from the Import
-        API, which surfaces as a ``bad_request`` ProviderError carrying its message."""
+        API, which surfaces as a ``bad_request`` ProviderError carrying its message. Retried
+        only under an idempotency key (the key itself is not sent: ChartMogul has none)."""
         await self.http.request(
-            "DELETE", f"/v1/customers/{quote(record_id, safe='')}", retry_writes=True
+            "DELETE",
+            f"/v1/customers/{quote(record_id, safe='')}",
+            retry_writes=idempotency_key is not None,
         )
 
     # ----------------------------------------------------------------- helpers

@@ -239,7 +239,8 @@ class FirstOfficerAdapter:
     async def update(
         self, record_id: str, write: CustomerWrite, *, idempotency_key: str | None = None
     ) -> CustomerRecord:
-        """PUT the given fields; a PUT sets values, so it is safe to retry."""
+        """PUT the given fields; a PUT sets values, so it is safe to retry, and is retried
+        only under an idempotency key (FirstOfficer has none, so the key is not sent)."""
         if not _is_integer(record_id):
             # Any other shape would be resolved as a Stripe id, email or extra_id.
             raise ProviderError(
@@ -247,7 +248,10 @@ class FirstOfficerAdapter:
             )
         params = self._params(write, creating=False)
         body = await self.http.request(
-            "PUT", f"{CUSTOMERS}/{record_id}", data=params, retry_writes=True
+            "PUT",
+            f"{CUSTOMERS}/{record_id}",
+            data=params,
+            retry_writes=idempotency_key is not None,
         )
         return to_record(body)
 

@@ -3,7 +3,9 @@
 Every Lago customer path names the customer by its ``external_id`` (the company's own id), so
 that is the record id here too; Lago's ``lago_id`` stays in ``raw``. Email lookups go through
 the list's ``search_term`` (a substring match over several fields) and keep only exact matches.
-Writes use ``POST /customers``, an upsert by ``external_id``, which is idempotent and so retried.
+Writes use ``POST /customers``, an upsert by ``external_id``, which is idempotent; like every
+write it is retried only when the caller gave an idempotency key (Lago takes none, so the key
+itself is never sent).
 """
 
 from __future__ import annotations
@@ -284,7 +286,7 @@ class LagoAdapter:
         """Upsert a customer; Lago needs ``external_id``, and this gateway also a ``name``.
 
         Lago's create is an upsert: an existing customer with that external id is updated in
-        place. Retrying is safe for the same reason.
+        place. Retrying is safe for the same reason; it happens only under an idempotency key.
         """
         given = write.given()
         external_id = given.get("external_id")
@@ -297,7 +299,7 @@ class LagoAdapter:
                 NAME, ErrorKind.BAD_REQUEST, "name is required to create a Lago customer"
             )
         params = {"external_id": external_id, **self._params(given, existing=None)}
-        return await self._upsert(params)
+        return await self._upsert(params, retry=idempotency_key is not None)
 
     async def update(
         self, record_id: str, write: CustomerWrite, *, idempotency_key: str | None = None
@@ -321,17 +323,24 @@ class LagoAdapter:
         params = self._params(given, existing=current[0].raw)
         if not params:
             return current[0]
-        return await self._upsert({"external_id": record_id, **params})
+        return await self._upsert(
+            {"external_id": record_id, **params}, retry=idempotency_key is not None
+        )
 
     async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None:
-        """``DELETE /customers/{external_id}``; repeating a delete is harmless, so retried."""
+        """``DELETE /customers/{external_id}``; repeating a delete is harmless, so it is
+        retried, but only under an idempotency key."""
         if not record_id.strip():
             raise ProviderError(NAME, ErrorKind.NOT_FOUND, "no Lago customer ''", status=404)
-        await self.http.request("DELETE", _customer_path(self.prefix, record_id), retry_writes=True)
+        await self.http.request(
+            "DELETE",
+            _customer_path(self.prefix, record_id),
+            retry_writes=idempotency_key is not None,
+        )
 
-    async def _upsert(self, params: Mapping[str, Any]) -> CustomerRecord:
+    async def _upsert(self, params: Mapping[str, Any], *, retry: bool) -> CustomerRecord:
         body = await self.http.request(
-            "POST", f"{self.prefix}/customers", json_body={"customer": params}, retry_writes=True
+            "POST", f"{self.prefix}/customers", json_body={"customer": params}, retry_writes=retry
         )
         return _unwrap(body)
 

@@ -289,12 +289,15 @@ class StripeLikeAdapter:
     async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None:
         """DELETE the customer (permanent upstream).
 
-        Idempotency keys have no effect on DELETE in Stripe's API, so none is sent; a DELETE is
-        retried as naturally idempotent. A customer already gone answers 404, raised as
-        ``not_found``.
+        Idempotency keys have no effect on DELETE in Stripe's API, so none is sent; the DELETE is
+        retried (it is naturally idempotent) only when the caller gave a key, since the gateway
+        retries writes only under a client's idempotency key. A customer already gone answers
+        404, raised as ``not_found``.
         """
         self._check_id(record_id)
-        body = await self.http.request("DELETE", customer_path(record_id), retry_writes=True)
+        body = await self.http.request(
+            "DELETE", customer_path(record_id), retry_writes=idempotency_key is not None
+        )
         if not (isinstance(body, dict) and body.get("deleted") is True):
             raise self.bad_response("the delete was not confirmed with deleted: true")
         self.remember({"id": record_id, "deleted": True})

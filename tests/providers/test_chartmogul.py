@@ -368,3 +368,32 @@ def test_parse_error_reads_every_observed_shape(
 ) -> None:
     parsed = parse_error(_response(400, body))
     assert (parsed.code, parsed.message) == (code, message)
+
+
+async def test_patch_and_delete_retry_only_under_an_idempotency_key(
+    adapter: ChartMogulAdapter, app: Starlette
+) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError) as unkeyed:
+        await adapter.update(GRACE, CustomerWrite(name="Once"))
+    assert unkeyed.value.kind is ErrorKind.UNAVAILABLE
+    assert [(e.method, e.status) for e in log(app)] == [("PATCH", 503)]
+
+    log(app).clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    record = await adapter.update(GRACE, CustomerWrite(name="Twice"), idempotency_key="k1")
+    assert record.name == "Twice"
+    assert [(e.method, e.status) for e in log(app)] == [("PATCH", 503), ("PATCH", 200)]
+
+    log(app).clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError):
+        await adapter.delete(GRACE)
+    assert [(e.method, e.status) for e in log(app)] == [("DELETE", 503)]
+
+    log(app).clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    await adapter.delete(GRACE, idempotency_key="k2")
+    assert [(e.method, e.status) for e in log(app)] == [("DELETE", 503), ("DELETE", 204)]
+    # ChartMogul has no idempotency keys: the key is never sent upstream.
+    assert all("idempotency-key" not in e.headers for e in log(app))

@@ -399,3 +399,20 @@ async def test_values_are_path_quoted_and_404_is_not_found() -> None:
     finally:
         await made.aclose()
     assert sent == [b"/v2/customers/a%2Bb@example.com", b"/v2/customers/team%20x%2F1%3F%23"]
+
+
+async def test_put_is_retried_only_under_an_idempotency_key(
+    app: Starlette, adapter: FirstOfficerAdapter
+) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError) as unkeyed:
+        await adapter.update("1340574", CustomerWrite(name="Once"))
+    assert unkeyed.value.kind is ErrorKind.UNAVAILABLE
+    assert [(e.method, e.status) for e in _log(app)] == [("PUT", 503)]
+
+    _log(app).clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    record = await adapter.update("1340574", CustomerWrite(name="Twice"), idempotency_key="k")
+    assert record.name == "Twice"
+    assert [(e.method, e.status) for e in _log(app)] == [("PUT", 503), ("PUT", 200)]
+    assert all("idempotency-key" not in e.headers for e in _log(app))

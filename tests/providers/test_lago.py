@@ -470,7 +470,7 @@ async def test_429_reports_x_ratelimit_reset(lago: Harness) -> None:
     assert [entry.status for entry in lago.log] == [429, 429]
 
 
-async def test_5xx_bursts_are_retried_for_reads_and_upserts(lago: Harness) -> None:
+async def test_5xx_bursts_are_retried_for_reads_and_keyed_writes(lago: Harness) -> None:
     adapter = lago.make(max_retries=3)
     lago.state.faults.next_statuses = [500, 502, 503]
     page = await adapter.list_page(None, 2)
@@ -478,15 +478,34 @@ async def test_5xx_bursts_are_retried_for_reads_and_upserts(lago: Harness) -> No
     assert [entry.status for entry in lago.log] == [500, 502, 503, 200]
     lago.log.clear()
     lago.state.faults.next_statuses = [503]
-    created = await adapter.create(CustomerWrite(external_id="r", name="Retried"))
+    created = await adapter.create(
+        CustomerWrite(external_id="r", name="Retried"), idempotency_key="k1"
+    )
     assert created.id == "r"
     assert [(e.method, e.status) for e in lago.log] == [("POST", 503), ("POST", 200)]
+    # Lago takes no idempotency key: the key only allows the retry, it is never sent.
+    assert all("idempotency-key" not in e.headers for e in lago.log)
     lago.log.clear()
     lago.state.faults.next_statuses = [500] * 4
     with pytest.raises(ProviderError) as caught:
-        await adapter.delete("r")
+        await adapter.delete("r", idempotency_key="k2")
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert [(e.method, e.status) for e in lago.log] == [("DELETE", 500)] * 4
+
+
+async def test_writes_without_an_idempotency_key_are_not_retried(lago: Harness) -> None:
+    adapter = lago.make(max_retries=3)
+    lago.state.faults.next_statuses = [503]
+    with pytest.raises(ProviderError) as caught:
+        await adapter.create(CustomerWrite(external_id="r", name="Once"))
+    assert caught.value.kind is ErrorKind.UNAVAILABLE
+    assert [(e.method, e.status) for e in lago.log] == [("POST", 503)]
+    await adapter.create(CustomerWrite(external_id="r", name="Once"))
+    lago.log.clear()
+    lago.state.faults.next_statuses = [500]
+    with pytest.raises(ProviderError):
+        await adapter.delete("r")
+    assert [(e.method, e.status) for e in lago.log] == [("DELETE", 500)]
 
 
 async def test_malformed_json_is_a_bad_response(lago: Harness) -> None:

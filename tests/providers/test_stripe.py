@@ -407,3 +407,31 @@ async def test_server_errors_are_retried_then_raised(
         await adapter.lookup(Lookup.ID, ["cus_P01"])
     assert info.value.kind is ErrorKind.UNAVAILABLE and info.value.status == 500
     assert len(_log(app)) == 3  # the first attempt and two retries
+
+
+async def test_writes_are_retried_only_under_an_idempotency_key(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError) as unkeyed:
+        await adapter.create(CustomerWrite(email="unkeyed@example.com"))
+    assert unkeyed.value.kind is ErrorKind.UNAVAILABLE
+    assert [(e.method, e.status) for e in _log(app)] == [("POST", 503)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    created = await adapter.create(CustomerWrite(email="keyed@example.com"), idempotency_key="k")
+    assert [(e.method, e.status) for e in _log(app)] == [("POST", 503), ("POST", 200)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError):
+        await adapter.delete(created.id)
+    assert [(e.method, e.status) for e in _log(app)] == [("DELETE", 503)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    await adapter.delete(created.id, idempotency_key="d")
+    assert [(e.method, e.status) for e in _log(app)] == [("DELETE", 503), ("DELETE", 200)]
+    # Stripe ignores keys on DELETE, so none is sent; the key only allows the retry.
+    assert all("idempotency-key" not in e.headers for e in _log(app))
