@@ -263,6 +263,11 @@ def load_settings(
             f"primary_provider must be one of {', '.join(PROVIDERS)}, not {primary!r}"
         )
     writes = tuple(file_data.get("write_providers", ("stripe", "lago")))
+    if unknown := sorted(set(writes) - set(PROVIDERS)):
+        raise ConfigError(
+            f"write_providers: unknown provider(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(PROVIDERS)}"
+        )
     return Settings(
         providers=providers,
         identity=identity,

@@ -27,7 +27,7 @@ SCALAR_MAP: dict[object, ScalarDefinition] = {
 }
 
 
-@strawberry.enum(description="A provider the gateway reads from.")
+@strawberry.enum(description="A provider the gateway reads from and writes to.")
 class Provider(enum.Enum):
     STRIPE = "stripe"
     CHARTMOGUL = "chartmogul"

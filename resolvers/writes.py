@@ -22,7 +22,6 @@ from typing import Any, Final
 
 from graphql import GraphQLError
 
-from gateway.config import PROVIDERS
 from gateway.identity import InvalidCustomerId, decode_customer_id
 from gateway.providers.base import (
     CustomerRecord,
@@ -473,13 +472,8 @@ def _ordered(outcomes: Sequence[Outcome]) -> tuple[Outcome, ...]:
 
 
 def _write_set(ctx: GatewayContext) -> list[str]:
-    """The configured default write providers; names no adapter could ever have are logged and
-    left out (a configuration typo must not fail every create)."""
-    known = [p for p in ctx.settings.write_providers if p in PROVIDERS]
-    if len(known) != len(ctx.settings.write_providers):
-        unknown = sorted(set(ctx.settings.write_providers) - set(PROVIDERS))
-        logger.warning("write_providers names unknown providers, ignored: %s", unknown)
-    return known
+    """The configured default write providers (load_settings rejects unknown names)."""
+    return list(ctx.settings.write_providers)
 
 
 def _distinct(providers: Sequence[str]) -> list[str]:

@@ -92,6 +92,7 @@ def test_config_file(tmp_path: Path) -> None:
         ('{"providers": {"lago": {"timeout_ms": 1}}}', "unknown setting 'timeout_ms'"),
         ('{"primary_provider": "paypal"}', "primary_provider must be one of"),
         ('{"identity": {"max_hopz": 2}}', "identity:"),
+        ('{"write_providers": ["stripe", "paypal"]}', "unknown provider\\(s\\) paypal"),
     ],
 )
 def test_bad_config_files_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
