@@ -130,6 +130,8 @@ class Settings:
     """True when no provider is configured and the gateway runs the built-in sandbox."""
     primary_provider: str = "stripe"
     write_providers: tuple[str, ...] = ("stripe", "lago")
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API (CORS); empty = same-origin only."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
@@ -268,10 +270,17 @@ def load_settings(
             f"write_providers: unknown provider(s) {', '.join(unknown)}; "
             f"choose from {', '.join(PROVIDERS)}"
         )
+    origins = env.get("CUSTOMER_GATEWAY_CORS_ORIGINS")
+    cors = (
+        tuple(o.strip() for o in origins.split(",") if o.strip())
+        if origins is not None
+        else tuple(file_data.get("cors_origins", ()))
+    )
     return Settings(
         providers=providers,
         identity=identity,
         sandbox=not configured,
         primary_provider=primary,
         write_providers=writes,
+        cors_origins=cors,
     )

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -127,6 +129,12 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         return HTMLResponse(html)
 
 
+def _circuit_state(adapter: ProviderAdapter) -> str:
+    http = getattr(adapter, "http", None)
+    breaker = getattr(http, "breaker", None)
+    return str(breaker.state) if breaker is not None else "unknown"
+
+
 def create_app(
     settings: Settings,
     *,
@@ -158,18 +166,37 @@ def create_app(
     )
 
     async def health(request: Request) -> Response:
+        """Liveness plus each provider's circuit: ``open`` means the gateway is failing fast
+        for that provider (its fields answer degraded), not that the gateway is down."""
+        circuits = {
+            name: _circuit_state(adapter)
+            for name, adapter in sorted(request.app.state.adapters.items())
+        }
         return JSONResponse(
             {
                 "status": "ok",
                 "sandbox": settings.sandbox,
-                "providers": sorted(request.app.state.adapters),
+                "providers": sorted(circuits),
+                "circuits": circuits,
             }
         )
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["content-type", "authorization"],
+                max_age=600,
+            )
+        )
     app = Starlette(
+        middleware=middleware,
         routes=[
             Route("/", root),
             Route("/healthz", health),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gateway.config import Settings, sandbox_settings
 from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import (
     DUPLICATE_EMAIL,
@@ -20,7 +21,7 @@ from gateway.sandbox.dataset import (
     SHOWCASE_EMAIL,
     SHOWCASE_STRIPE_ID,
 )
-from tests.conftest import GatewayHarness
+from tests.conftest import GatewayHarness, gateway_harness
 
 PROVIDERS = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")
 
@@ -338,4 +339,43 @@ async def test_graphiql_opens_with_the_showcase_query(gateway: GatewayHarness) -
 async def test_health(gateway: GatewayHarness) -> None:
     response = await gateway.client.get("/healthz")
 
-    assert response.json() == {"status": "ok", "sandbox": True, "providers": sorted(PROVIDERS)}
+    assert response.json() == {
+        "status": "ok",
+        "sandbox": True,
+        "providers": sorted(PROVIDERS),
+        "circuits": dict.fromkeys(sorted(PROVIDERS), "closed"),
+    }
+
+
+async def test_health_shows_an_open_circuit(gateway: GatewayHarness) -> None:
+    gateway.set_faults("lago", Faults(outage=True))
+    for _ in range(2):  # 3 attempts each: 6 failures open the circuit (threshold 5)
+        await gateway.query(BY_EMAIL, {"email": SHOWCASE_EMAIL})
+
+    circuits = (await gateway.client.get("/healthz")).json()["circuits"]
+
+    assert circuits["lago"] == "open" and circuits["stripe"] == "closed"
+
+
+async def test_cors_is_off_unless_origins_are_configured(small_dataset: Any) -> None:
+    preflight = {
+        "origin": "https://app.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+    }
+    settings = Settings(providers=sandbox_settings(), cors_origins=("https://app.example.com",))
+    async with gateway_harness(small_dataset, settings) as allowed:
+        ok = await allowed.client.options("/graphql", headers=preflight)
+        other = await allowed.client.options(
+            "/graphql", headers={**preflight, "origin": "https://evil.example"}
+        )
+    async with gateway_harness(small_dataset) as default:
+        closed = await default.client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"origin": "https://app.example.com"},
+        )
+
+    assert ok.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert other.status_code == 400
+    assert "access-control-allow-origin" not in closed.headers
