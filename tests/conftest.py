@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -13,12 +13,15 @@ from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from gateway.config import Settings, sandbox_settings
+from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings
+from gateway.providers.base import CustomerRecord, ProviderAdapter
 from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
 from gateway.sandbox.runner import ThreadedServer
 
 if TYPE_CHECKING:
     from gateway.sandbox.dataset import Dataset
+
+AdapterT = TypeVar("AdapterT", bound=ProviderAdapter)
 
 
 @pytest.fixture
@@ -113,3 +116,74 @@ def small_dataset() -> Dataset:
 async def gateway(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
     async with gateway_harness(small_dataset) as harness:
         yield harness
+
+
+# -- one adapter on one simulator ---------------------------------------------------------------
+
+
+def fast_settings(name: str, base_url: str, api_key: str, **changes: Any) -> ProviderSettings:
+    """Settings for adapter tests: two retries with millisecond backoffs, a 5 s deadline."""
+    return ProviderSettings(
+        name=name,
+        base_url=base_url,
+        api_key=api_key,
+        max_retries=2,
+        backoff_base=0.001,
+        backoff_max=0.005,
+        deadline=5.0,
+        **changes,
+    )
+
+
+@dataclass
+class AdapterFactory:
+    """Builds adapters talking to simulators in-process (``httpx.ASGITransport``)."""
+
+    made: list[ProviderAdapter] = field(default_factory=list)
+
+    def __call__(
+        self,
+        adapter_class: Callable[..., AdapterT],
+        app: Starlette,
+        settings: ProviderSettings,
+        identity: IdentitySettings | None = None,
+        **changes: Any,
+    ) -> AdapterT:
+        """An ``adapter_class`` on ``app`` with ``settings`` (``changes`` replace fields)."""
+        adapter = adapter_class(
+            replace(settings, **changes), identity, transport=httpx.ASGITransport(app=app)
+        )
+        self.made.append(adapter)
+        return adapter
+
+    async def aclose(self) -> None:
+        for adapter in self.made:
+            await adapter.aclose()
+
+
+@pytest.fixture
+async def adapter_factory() -> AsyncIterator[AdapterFactory]:
+    """An :class:`AdapterFactory`; every adapter it made is closed when the test ends."""
+    factory = AdapterFactory()
+    yield factory
+    await factory.aclose()
+
+
+def request_log(app: Starlette) -> list[LoggedRequest]:
+    """The upstream requests a simulator has answered, in order (its own request log)."""
+    return simulator_state(app).log
+
+
+async def walk_pages(
+    adapter: ProviderAdapter, limit: int, *, max_pages: int = 10
+) -> list[CustomerRecord]:
+    """Every record ``list_page`` yields from the first page to the end (bounded)."""
+    seen: list[CustomerRecord] = []
+    cursor: str | None = None
+    for _ in range(max_pages):
+        page = await adapter.list_page(cursor, limit)
+        seen += page.records
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return seen

@@ -8,18 +8,17 @@ so a value shaped like one is never sent as a Stripe id.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
 
-from gateway.config import IdentitySettings, ProviderSettings
+from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.base import (
     Address,
     Capabilities,
@@ -31,7 +30,7 @@ from gateway.providers.base import (
     Page,
     ProviderError,
 )
-from gateway.providers.http import ProviderHTTP, UpstreamError
+from gateway.providers.http import ErrorParser, UpstreamError
 
 MAX_PAGE_SIZE: Final = 200
 MAX_LOOKUP_PAGES: Final = 50
@@ -159,8 +158,8 @@ def _profile_params(given: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- adapter
 
 
-class ChartMogulAdapter:
-    """The gateway's client for ChartMogul customers."""
+class ChartMogulAdapter(HTTPAdapter):
+    """The gateway's client for ChartMogul customers (it needs no identity settings)."""
 
     name = "chartmogul"
     capabilities = Capabilities(
@@ -177,47 +176,34 @@ class ChartMogulAdapter:
     )
     """``external_id``, ``stripe_id`` and ``data_source_uuid`` are set at creation only."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        identity: IdentitySettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        """``identity`` is accepted for the common adapter signature; ChartMogul needs none."""
-        token = base64.b64encode(f"{settings.api_key}:".encode()).decode()
-        self.http = ProviderHTTP(
-            settings,
-            auth_headers={"Authorization": f"Basic {token}"},
-            error_parser=parse_error,
-            default_headers={"Accept": "application/json"},
-            transport=transport,
-        )
+    def auth_headers(self, api_key: str) -> Mapping[str, str]:
+        """HTTP Basic with the API key as user name and an empty password."""
+        token = base64.b64encode(f"{api_key}:".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def error_parser(self) -> ErrorParser:
+        """ChartMogul answers errors in several shapes (see :func:`parse_error`)."""
+        return parse_error
 
     # ----------------------------------------------------------------- reads
 
-    async def lookup(self, by: Lookup, values: Sequence[str]) -> list[list[CustomerRecord]]:
-        fetch: Callable[[str], Awaitable[list[CustomerRecord]]]
-        key: Callable[[str], str] = _trimmed
+    def lookup_key(self, by: Lookup, value: str) -> str | None:
+        """A ChartMogul uuid is never sent as a Stripe id (both start with ``cus_``)."""
+        if by is Lookup.STRIPE_ID and looks_like_chartmogul_uuid(value):
+            return None
+        return super().lookup_key(by, value)
+
+    async def fetch_one(self, by: Lookup, value: str) -> list[CustomerRecord]:
+        """One value per call: ChartMogul has no batch lookups."""
         if by is Lookup.ID:
-            fetch = self._by_uuid
-        elif by is Lookup.EMAIL:
-            fetch, key = self._by_email, _email_key
-        elif by is Lookup.STRIPE_ID:
-            fetch = self._by_stripe_id
-        else:
-            raise NotImplementedError(f"ChartMogul cannot look customers up by {by.value}")
-        distinct = {key(v): v.strip() for v in values}
-        found = await asyncio.gather(*(fetch(v) for v in distinct.values()))
-        by_key = dict(zip(distinct, found, strict=True))
-        return [list(by_key[key(v)]) for v in values]
+            return await self._by_uuid(value)
+        if by is Lookup.EMAIL:
+            return await self._all_pages("/v1/customers/search", {"email": value})
+        if by is Lookup.STRIPE_ID:
+            return await self._all_pages("/v1/customers", {"external_id": value})
+        return await super().fetch_one(by, value)
 
     async def _by_uuid(self, customer_uuid: str) -> list[CustomerRecord]:
-        if not customer_uuid:
-            return []
         try:
             body = await self.http.request("GET", f"/v1/customers/{quote(customer_uuid, safe='')}")
         except ProviderError as exc:
@@ -225,16 +211,6 @@ class ChartMogulAdapter:
                 return []
             raise
         return [to_record(self._customer(body))]
-
-    async def _by_email(self, email: str) -> list[CustomerRecord]:
-        if not email:
-            return []
-        return await self._all_pages("/v1/customers/search", {"email": email})
-
-    async def _by_stripe_id(self, stripe_id: str) -> list[CustomerRecord]:
-        if not stripe_id or looks_like_chartmogul_uuid(stripe_id):
-            return []
-        return await self._all_pages("/v1/customers", {"external_id": stripe_id})
 
     async def _all_pages(self, path: str, params: Mapping[str, str]) -> list[CustomerRecord]:
         """Every entry of a cursor-paged answer; a 404 (search without matches) is none."""
@@ -266,7 +242,7 @@ class ChartMogulAdapter:
         if not isinstance(entries, list) or not all(
             isinstance(e, dict) and isinstance(e.get("uuid"), str) for e in entries
         ):
-            raise self._bad_response(f"GET {path} answered without a list of customer entries")
+            raise self.bad_response(f"GET {path} answered without a list of customer entries")
         cursor = body.get("cursor")
         has_more = bool(body.get("has_more")) and isinstance(cursor, str) and cursor != ""
         return Page([to_record(e) for e in entries], cursor if has_more else None)
@@ -332,23 +308,11 @@ class ChartMogulAdapter:
 
     def _object(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise self._bad_response("expected a JSON object")
+            raise self.bad_response("expected a JSON object")
         return body
 
     def _customer(self, body: Any) -> dict[str, Any]:
         obj = self._object(body)
         if not isinstance(obj.get("uuid"), str):
-            raise self._bad_response("expected a customer object with a uuid")
+            raise self.bad_response("expected a customer object with a uuid")
         return obj
-
-    def _bad_response(self, message: str) -> ProviderError:
-        return ProviderError(self.name, ErrorKind.BAD_RESPONSE, message)
-
-
-def _trimmed(value: str) -> str:
-    return value.strip()
-
-
-def _email_key(value: str) -> str:
-    """Emails match case-insensitively upstream, so ``A@x.io `` and ``a@x.io`` are one value."""
-    return value.strip().casefold()

@@ -9,14 +9,11 @@ answer is checked against the request (see :func:`matches`) before it is returne
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-import httpx
-
-from gateway.config import IdentitySettings, ProviderSettings
+from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.base import (
     Address,
     Capabilities,
@@ -28,7 +25,6 @@ from gateway.providers.base import (
     Page,
     ProviderError,
 )
-from gateway.providers.http import ProviderHTTP, json_error_parser
 
 NAME: Final = "firstofficer"
 MAX_PAGE_SIZE: Final = 100
@@ -65,10 +61,6 @@ def sendable(by: Lookup, value: str) -> bool:
     return not (_is_integer(value) or value.startswith("cus_") or "@" in value)
 
 
-def _email_key(email: str) -> str:
-    return email.strip().casefold()
-
-
 def matches(by: Lookup, value: str, raw: Mapping[str, Any]) -> bool:
     """Whether the customer FirstOfficer returned really carries ``value`` as a ``by`` value."""
     if by is Lookup.ID:
@@ -77,13 +69,8 @@ def matches(by: Lookup, value: str, raw: Mapping[str, Any]) -> bool:
         return raw.get("stripe_id") == value
     if by is Lookup.EMAIL:
         email = raw.get("email")
-        return isinstance(email, str) and _email_key(email) == _email_key(value)
+        return isinstance(email, str) and email_key(email) == email_key(value)
     return raw.get("extra_id") == value
-
-
-def _dedup_key(by: Lookup, value: str) -> str:
-    """Values FirstOfficer resolves to the same record share one request."""
-    return _email_key(value) if by is Lookup.EMAIL else value
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -139,7 +126,7 @@ def to_record(raw: Any) -> CustomerRecord:
     )
 
 
-class FirstOfficerAdapter:
+class FirstOfficerAdapter(HTTPAdapter):
     """Reads and edits FirstOfficer customers; FirstOfficer has no delete."""
 
     name = NAME
@@ -154,51 +141,19 @@ class FirstOfficerAdapter:
         delete=False,
         writable_fields=frozenset(_WRITE_PARAMS),
     )
+    trim_lookup_values: ClassVar[bool] = False
+    """A value's exact text decides what FirstOfficer reads it as: it is sent as given."""
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        identity: IdentitySettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.identity = identity or IdentitySettings()
-        self.http = ProviderHTTP(
-            settings,
-            auth_headers={"Authorization": f'Token token="{settings.api_key}"'},
-            error_parser=json_error_parser(("error", "message")),
-            default_headers={"Accept": "application/json"},
-            transport=transport,
-        )
+    def auth_headers(self, api_key: str) -> Mapping[str, str]:
+        """FirstOfficer's own token scheme."""
+        return {"Authorization": f'Token token="{api_key}"'}
 
-    def __repr__(self) -> str:
-        return f"FirstOfficerAdapter(base_url={self.http.settings.base_url!r})"
+    def lookup_key(self, by: Lookup, value: str) -> str | None:
+        """Only values FirstOfficer would read as ``by`` are sent (see :func:`sendable`)."""
+        return super().lookup_key(by, value) if sendable(by, value) else None
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
-
-    async def lookup(self, by: Lookup, values: Sequence[str]) -> list[list[CustomerRecord]]:
-        """One concurrent GET per distinct sendable value; unsendable or missing give ``[]``."""
-        if by not in self.capabilities.lookups:
-            raise NotImplementedError(f"FirstOfficer cannot look customers up by {by}")
-        distinct: dict[str, str] = {}
-        for value in values:
-            if sendable(by, value):
-                distinct.setdefault(_dedup_key(by, value), value)
-        keys = list(distinct)
-        outcomes = await asyncio.gather(
-            *(self._fetch(by, distinct[key]) for key in keys), return_exceptions=True
-        )
-        found: dict[str, list[CustomerRecord]] = {}
-        for key, outcome in zip(keys, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                raise outcome
-            found[key] = outcome
-        return [
-            list(found[_dedup_key(by, value)]) if sendable(by, value) else [] for value in values
-        ]
-
-    async def _fetch(self, by: Lookup, value: str) -> list[CustomerRecord]:
+    async def fetch_one(self, by: Lookup, value: str) -> list[CustomerRecord]:
+        """The one GET; its answer counts only if it carries ``value`` as a ``by`` value."""
         try:
             body = await self.http.request("GET", f"{CUSTOMERS}/{quote(value, safe='@')}")
         except ProviderError as exc:

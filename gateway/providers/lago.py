@@ -10,17 +10,17 @@ itself is never sent).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from functools import cached_property
+from typing import Any, ClassVar, Final
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from gateway.config import IdentitySettings, ProviderSettings
+from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.base import (
     Address,
     Capabilities,
@@ -31,7 +31,7 @@ from gateway.providers.base import (
     Page,
     ProviderError,
 )
-from gateway.providers.http import ProviderHTTP, UpstreamError
+from gateway.providers.http import ErrorParser, UpstreamError
 
 NAME: Final = "lago"
 MAX_PAGE_SIZE: Final = 100
@@ -46,7 +46,6 @@ _TEXT_PARAMS: Final[Mapping[str, str]] = {
 """CustomerWrite text field -> Lago customer param."""
 
 logger = logging.getLogger("customer_gateway.providers.lago")
-_T = TypeVar("_T")
 
 
 def parse_error(response: httpx.Response) -> UpstreamError:
@@ -76,10 +75,6 @@ def parse_error(response: httpx.Response) -> UpstreamError:
 
 def _text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
-
-
-def _email_key(email: str) -> str:
-    return email.strip().casefold()
 
 
 def email_addresses(raw: Mapping[str, Any]) -> list[str]:
@@ -138,17 +133,6 @@ def _unwrap(body: Any) -> CustomerRecord:
     return to_record(body.get("customer"))
 
 
-async def _all(awaitables: Sequence[Awaitable[_T]]) -> list[_T]:
-    """Await all concurrently; the first failure is raised once every call has finished."""
-    outcomes = await asyncio.gather(*awaitables, return_exceptions=True)
-    results: list[_T] = []
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-        results.append(outcome)
-    return results
-
-
 def _customer_path(prefix: str, external_id: str) -> str:
     """The customer's URL; ``.``/``..`` are escaped so URL normalisation cannot drop them."""
     segment = quote(external_id, safe="")
@@ -157,7 +141,7 @@ def _customer_path(prefix: str, external_id: str) -> str:
     return f"{prefix}/customers/{segment}"
 
 
-class LagoAdapter:
+class LagoAdapter(HTTPAdapter):
     """Reads and writes Lago customers, all keyed by the external id."""
 
     name = NAME
@@ -175,46 +159,26 @@ class LagoAdapter:
         ),
     )
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        identity: IdentitySettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.identity = identity or IdentitySettings()
-        # The OpenAPI server URL already ends in /api/v1; a bare host gets it added.
-        path = urlsplit(settings.base_url).path.rstrip("/")
-        self.prefix = "" if path.endswith("/api/v1") else "/api/v1"
-        self.http = ProviderHTTP(
-            settings,
-            auth_headers={"Authorization": f"Bearer {settings.api_key}"},
-            error_parser=parse_error,
-            default_headers={"Accept": "application/json"},
-            transport=transport,
-        )
+    trim_lookup_values: ClassVar[bool] = False
+    """An external id is exact text: ``" acme-1"`` is not ``"acme-1"``."""
 
-    def __repr__(self) -> str:
-        return f"LagoAdapter(base_url={self.http.settings.base_url!r})"
+    @cached_property
+    def prefix(self) -> str:
+        """``/api/v1``, unless the base URL (like Lago's OpenAPI server URL) already ends in it."""
+        path = urlsplit(self.http.settings.base_url).path.rstrip("/")
+        return "" if path.endswith("/api/v1") else "/api/v1"
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    def error_parser(self) -> ErrorParser:
+        """Lago's error shape, validation details included (see :func:`parse_error`)."""
+        return parse_error
 
     # --- reads -----------------------------------------------------------------------------
 
-    async def lookup(self, by: Lookup, values: Sequence[str]) -> list[list[CustomerRecord]]:
-        """One concurrent call per distinct value: a GET by external id, or an email search."""
-        if by not in self.capabilities.lookups:
-            raise NotImplementedError(f"Lago cannot look customers up by {by}")
-        key = _email_key if by is Lookup.EMAIL else str
-        distinct: dict[str, str] = {}
-        for value in values:
-            if value.strip():
-                distinct.setdefault(key(value), value)
-        fetch = self._by_email if by is Lookup.EMAIL else self._by_external_id
-        keys = list(distinct)
-        found = dict(zip(keys, await _all([fetch(distinct[k]) for k in keys]), strict=True))
-        return [list(found.get(key(value), [])) for value in values]
+    async def fetch_one(self, by: Lookup, value: str) -> list[CustomerRecord]:
+        """A GET by external id, or an email search."""
+        if by is Lookup.EMAIL:
+            return await self._by_email(value)
+        return await self._by_external_id(value)
 
     async def _by_external_id(self, external_id: str) -> list[CustomerRecord]:
         try:
@@ -234,7 +198,7 @@ class LagoAdapter:
         ``search_term`` also matches names, ids and longer addresses (``bob@x.com`` hits
         ``bob@x.com.au``), so each hit's addresses are compared trimmed and case-folded.
         """
-        wanted = _email_key(email)
+        wanted = email_key(email)
         matches: list[CustomerRecord] = []
         page: int | None = 1
         for _ in range(MAX_EMAIL_PAGES):
@@ -243,7 +207,7 @@ class LagoAdapter:
             params = {"search_term": email.strip(), "per_page": MAX_PAGE_SIZE, "page": page}
             records, page = await self._list(params)
             matches.extend(
-                r for r in records if any(_email_key(e) == wanted for e in email_addresses(r.raw))
+                r for r in records if any(email_key(e) == wanted for e in email_addresses(r.raw))
             )
         else:
             if page is not None:

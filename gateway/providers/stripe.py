@@ -13,26 +13,19 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 from typing import Any, ClassVar, Final
 
-import httpx
-
-from gateway.config import IdentitySettings, ProviderSettings
-from gateway.providers.base import Capabilities, CustomerRecord, CustomerWrite, Lookup, Money
+from gateway.providers.adapter import email_key, gather_all
+from gateway.providers.base import Capabilities, CustomerRecord, Lookup
 from gateway.providers.stripe_like import (
     CUSTOMERS,
     MAX_PAGE_SIZE,
     MAX_PAGES,
     JSONObject,
     StripeLikeAdapter,
-    address_of,
-    currency_code,
-    email_key,
-    gather_all,
     int_or_none,
-    status_of,
     text_or_none,
-    unix_datetime,
 )
 
 NAME: Final = "stripe"
@@ -44,8 +37,6 @@ SEARCH_BATCH: Final = 10
 """Values per search call: Stripe allows at most ten clauses in one query."""
 RECENT_TTL: Final = 600.0
 RECENT_MAX: Final = 10_000
-_PLAIN_FIELDS: Final = ("email", "name", "phone", "description")
-_ADDRESS_FIELDS: Final = ("line1", "line2", "city", "state", "postal_code", "country")
 
 RecentKey = tuple[Lookup, str]
 
@@ -136,66 +127,20 @@ class StripeAdapter(StripeLikeAdapter):
             {"email", "name", "phone", "description", "address", "metadata", "external_id"}
         ),
     )
-    extra_headers: ClassVar[Mapping[str, str]] = {"Stripe-Version": STRIPE_API_VERSION}
+    default_headers: ClassVar[Mapping[str, str]] = {
+        **StripeLikeAdapter.default_headers,
+        "Stripe-Version": STRIPE_API_VERSION,
+    }
 
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        identity: IdentitySettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(settings, identity, transport=transport)
-        self.recent = RecentWrites()
+    @cached_property
+    def recent(self) -> RecentWrites:
+        """What this adapter wrote lately: one memory per adapter, like its HTTP client."""
+        return RecentWrites()
 
     @property
     def external_id_key(self) -> str:
+        """External ids live in this metadata key (``IdentitySettings``)."""
         return self.identity.external_id_metadata_key
-
-    # records and writes ---------------------------------------------------------------------
-
-    def to_record(self, obj: Mapping[str, Any]) -> CustomerRecord:
-        customer_id = str(obj["id"])
-        if obj.get("deleted"):
-            return CustomerRecord(provider=NAME, id=customer_id, raw=obj, deleted=True)
-        currency = currency_code(obj.get("currency"))
-        metrics: dict[str, Money | int] = {}
-        balance = int_or_none(obj.get("balance"))
-        if balance is not None:
-            metrics["balance"] = Money(balance, currency or "usd")
-        return CustomerRecord(
-            provider=NAME,
-            id=customer_id,
-            raw=obj,
-            email=text_or_none(obj.get("email")),
-            name=text_or_none(obj.get("name")),
-            phone=text_or_none(obj.get("phone")),
-            address=address_of(obj.get("address")),
-            currency=currency,
-            created_at=unix_datetime(obj.get("created")),
-            status=status_of(obj),
-            metrics=metrics,
-        )
-
-    def write_params(self, write: CustomerWrite, *, creating: bool) -> dict[str, Any]:
-        """Stripe params; ``None`` clears (an empty value), except on create where it is moot.
-
-        ``metadata`` merges key by key as in Stripe; ``external_id`` is written as
-        ``metadata[<external_id_metadata_key>]``. Other fields are not stored by Stripe.
-        """
-        given = write.given()
-        params: dict[str, Any] = {}
-        for field in _PLAIN_FIELDS:
-            if field in given and not (creating and given[field] is None):
-                params[field] = given[field]
-        if "address" in given:
-            address = given["address"]
-            if address is not None and not address.is_empty():
-                params["address"] = {f: getattr(address, f) for f in _ADDRESS_FIELDS}
-            elif not creating:
-                params["address"] = None
-        params.update(self.metadata_params(write, self.external_id_key, creating=creating))
-        return params
 
     def remember(self, obj: Mapping[str, Any]) -> None:
         keys: list[RecentKey] = []
@@ -209,11 +154,6 @@ class StripeAdapter(StripeLikeAdapter):
         self.recent.remember(str(obj["id"]), keys)
 
     # search lookups -------------------------------------------------------------------------
-
-    def lookup_key(self, by: Lookup, value: str) -> str | None:
-        if by is Lookup.EXTERNAL_ID:
-            return value.strip() or None
-        return super().lookup_key(by, value)
 
     def match_key(self, by: Lookup, obj: Mapping[str, Any]) -> str | None:
         """The lookup key a customer answers to, compared like the values asked for."""
@@ -232,7 +172,16 @@ class StripeAdapter(StripeLikeAdapter):
             clauses = [f"{field}:{search_literal(v)}" for v in values]
         return " OR ".join(clauses)
 
-    async def resolve(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
+    async def resolve_many(
+        self, by: Lookup, values: Mapping[str, str]
+    ) -> Mapping[str, Sequence[CustomerRecord]]:
+        """Ids are retrieved one by one; emails and external ids are searched in batches."""
+        if by not in (Lookup.EMAIL, Lookup.EXTERNAL_ID):
+            return await super().resolve_many(by, values)
+        found = await self.search(by, values)
+        return {key: self.records(objs) for key, objs in found.items()}
+
+    async def search(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
         """Search in batches of ten, concurrently with retrieves of recently written matches.
 
         Search answers are re-checked against the values (the OR spans a whole batch) and

@@ -2,48 +2,40 @@
 
 Both APIs take form bodies with bracket keys, answer errors as ``{"error": {...}}``, honour
 ``Idempotency-Key`` on POSTs, page lists with ``starting_after`` and expose the same
-``/v1/customers`` routes. :class:`StripeLikeAdapter` implements everything but the customer shape
-(``to_record``), the write parameters (``write_params``) and the lookups beyond ids
-(``resolve``), which the provider modules supply.
+``/v1/customers`` routes and customer object (less some fields in Tofupay's legacy shape).
+:class:`StripeLikeAdapter` implements all of it; the provider modules supply their capabilities,
+what their customer object carries and the lookups beyond ids.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-import httpx
-
-from gateway.config import IdentitySettings, ProviderSettings
+from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.base import (
     Address,
-    Capabilities,
     CustomerRecord,
     CustomerWrite,
     ErrorKind,
     Lookup,
+    Money,
     Page,
     ProviderError,
 )
-from gateway.providers.http import ProviderHTTP, json_error_parser
 
 CUSTOMERS: Final = "/v1/customers"
 MAX_PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 50
 """Pages one lookup follows before giving up on an answer that never ends (5,000 records)."""
 _ID_SHAPE: Final = re.compile(r"^[A-Za-z0-9_]+$")
-_T = TypeVar("_T")
+_PLAIN_FIELDS: Final = ("email", "name", "phone", "description")
+_ADDRESS_FIELDS: Final = ("line1", "line2", "city", "state", "postal_code", "country")
 
 JSONObject = dict[str, Any]
-
-
-def email_key(email: str) -> str:
-    """How emails are compared: trimmed and casefolded."""
-    return email.strip().casefold()
 
 
 def is_object_id(value: str) -> bool:
@@ -126,92 +118,101 @@ def status_of(obj: Mapping[str, Any]) -> str | None:
     return "delinquent" if obj.get("delinquent") is True else None
 
 
-async def gather_all(calls: Iterable[Awaitable[_T]]) -> list[_T]:
-    """Run ``calls`` concurrently; every one finishes before the first failure is raised."""
-    results: list[_T] = []
-    for outcome in await asyncio.gather(*calls, return_exceptions=True):
-        if isinstance(outcome, BaseException):
-            raise outcome
-        results.append(outcome)
-    return results
+class StripeLikeAdapter(HTTPAdapter):
+    """A ``ProviderAdapter`` for a Stripe-style customers API; subclasses add the provider.
 
+    What differs between providers is data, not code: :attr:`balance_field`,
+    :attr:`customer_fields`, :attr:`external_id_key` and ``capabilities.writable_fields``
+    shape :meth:`to_record` and :meth:`write_params`. Lookups by id are concurrent retrieves;
+    other kinds come from :meth:`find` (one value per call) or a batching ``resolve_many``.
+    """
 
-class StripeLikeAdapter:
-    """A ``ProviderAdapter`` for a Stripe-style customers API; subclasses add the provider."""
-
-    name: str
-    capabilities: Capabilities
-    extra_headers: ClassVar[Mapping[str, str]] = {}
-    """Sent with every request (Stripe pins its API version here)."""
-
-    def __init__(
-        self,
-        settings: ProviderSettings,
-        identity: IdentitySettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.identity = identity or IdentitySettings()
-        self.http = ProviderHTTP(
-            settings,
-            auth_headers={"Authorization": f"Bearer {settings.api_key}"},
-            error_parser=json_error_parser(("error", "message")),
-            default_headers={"Accept": "application/json", **self.extra_headers},
-            transport=transport,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.http.settings.base_url!r})"
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    balance_field: ClassVar[str] = "balance"
+    """The customer's balance in minor units, reported as the ``balance`` metric."""
+    customer_fields: ClassVar[frozenset[str]] = frozenset({"email", "name", "phone", "address"})
+    """The :class:`CustomerRecord` profile fields this provider's customer object carries."""
 
     # provider hooks -------------------------------------------------------------------------
 
-    def to_record(self, obj: Mapping[str, Any]) -> CustomerRecord:
-        raise NotImplementedError
+    @property
+    def external_id_key(self) -> str | None:
+        """The metadata key ``CustomerWrite.external_id`` is stored under; ``None``: not stored."""
+        return None
 
-    def write_params(self, write: CustomerWrite, *, creating: bool) -> dict[str, Any]:
-        """Nested params for the writable fields given (``None`` = clear, sent empty)."""
-        raise NotImplementedError
-
-    async def resolve(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
-        """Customers per lookup key for kinds beyond ids; ``values`` maps key -> value to send."""
+    async def find(self, by: Lookup, value: str) -> list[JSONObject]:
+        """Customers one value names, for lookup kinds beyond ids."""
         raise NotImplementedError(f"{self.name} cannot look customers up by {by}")
 
     def remember(self, obj: Mapping[str, Any]) -> None:
         """Called with every customer this adapter wrote (Stripe covers search lag with it)."""
 
+    # records and writes ---------------------------------------------------------------------
+
+    def to_record(self, obj: Mapping[str, Any]) -> CustomerRecord:
+        """A customer object as a :class:`CustomerRecord`; a deleted one carries only its id."""
+        customer_id = str(obj["id"])
+        if obj.get("deleted"):
+            return CustomerRecord(provider=self.name, id=customer_id, raw=obj, deleted=True)
+        currency = currency_code(obj.get("currency"))
+        metrics: dict[str, Money | int] = {}
+        balance = int_or_none(obj.get(self.balance_field))
+        if balance is not None:
+            metrics["balance"] = Money(balance, currency or "usd")
+        profile = self.customer_fields
+        return CustomerRecord(
+            provider=self.name,
+            id=customer_id,
+            raw=obj,
+            email=text_or_none(obj.get("email")) if "email" in profile else None,
+            name=text_or_none(obj.get("name")) if "name" in profile else None,
+            phone=text_or_none(obj.get("phone")) if "phone" in profile else None,
+            address=address_of(obj.get("address")) if "address" in profile else None,
+            currency=currency,
+            created_at=unix_datetime(obj.get("created")),
+            status=status_of(obj),
+            metrics=metrics,
+        )
+
+    def records(self, objs: Iterable[Mapping[str, Any]]) -> list[CustomerRecord]:
+        """The live customers among ``objs`` as records (deleted ones are never returned)."""
+        return [self.to_record(obj) for obj in objs if not obj.get("deleted")]
+
+    def write_params(self, write: CustomerWrite, *, creating: bool) -> dict[str, Any]:
+        """Params for the writable fields given; ``None`` clears (an empty value), except on
+        create where it is moot. Fields outside ``capabilities.writable_fields`` are not sent.
+
+        ``metadata`` merges key by key as in Stripe; ``external_id`` is written as
+        ``metadata[<external_id_key>]`` where the provider has one.
+        """
+        given = write.given()
+        writable = self.capabilities.writable_fields
+        params: dict[str, Any] = {}
+        for field in _PLAIN_FIELDS:
+            if field in writable and field in given and not (creating and given[field] is None):
+                params[field] = given[field]
+        if "address" in writable and "address" in given:
+            address = given["address"]
+            if address is not None and not address.is_empty():
+                params["address"] = {f: getattr(address, f) for f in _ADDRESS_FIELDS}
+            elif not creating:
+                params["address"] = None
+        params.update(self.metadata_params(write, self.external_id_key, creating=creating))
+        return params
+
     # lookups --------------------------------------------------------------------------------
 
     def lookup_key(self, by: Lookup, value: str) -> str | None:
-        """The key values are deduplicated and matched by; ``None`` for one never sent."""
+        """Ids must look like object ids (anything else is never put in a URL)."""
         if by in (Lookup.ID, Lookup.STRIPE_ID):
             return value if is_object_id(value) else None
-        if by is Lookup.EMAIL:
-            return email_key(value) or None
-        return value if value.strip() else None
+        return super().lookup_key(by, value)
 
-    async def lookup(self, by: Lookup, values: Sequence[str]) -> list[list[CustomerRecord]]:
-        """Resolve each distinct value once; unsendable, missing and deleted ones give ``[]``."""
-        if by not in self.capabilities.lookups:
-            raise NotImplementedError(f"{self.name} cannot look customers up by {by}")
-        keys = [self.lookup_key(by, value) for value in values]
-        distinct: dict[str, str] = {}
-        for key, value in zip(keys, values, strict=True):
-            if key is not None:
-                distinct.setdefault(key, value.strip())
-        if not distinct:
-            return [[] for _ in values]
+    async def fetch_one(self, by: Lookup, value: str) -> list[CustomerRecord]:
+        """A retrieve for ids (missing or deleted gives ``[]``), else :meth:`find`."""
         if by in (Lookup.ID, Lookup.STRIPE_ID):
-            found = await self.retrieve_many(distinct)
-        else:
-            found = await self.resolve(by, distinct)
-        records = {
-            key: [self.to_record(obj) for obj in objs if not obj.get("deleted")]
-            for key, objs in found.items()
-        }
-        return [list(records.get(key, [])) if key is not None else [] for key in keys]
+            obj = await self.retrieve(value)
+            return self.records([obj] if obj is not None else [])
+        return self.records(await self.find(by, value))
 
     async def retrieve(self, customer_id: str) -> JSONObject | None:
         """The customer as the provider returns it (deleted ones included), ``None`` on 404."""
@@ -222,15 +223,6 @@ class StripeLikeAdapter:
                 return None
             raise
         return self.expect_customer(body)
-
-    async def retrieve_many(self, ids: Mapping[str, str]) -> dict[str, list[JSONObject]]:
-        """Concurrent retrieves; a missing or deleted customer gives an empty list."""
-        keys = list(ids)
-        objs = await gather_all(self.retrieve(ids[key]) for key in keys)
-        return {
-            key: [obj] if obj is not None and not obj.get("deleted") else []
-            for key, obj in zip(keys, objs, strict=True)
-        }
 
     async def list_customers(self, params: Sequence[tuple[str, str]]) -> list[JSONObject]:
         """Every customer of a filtered list, following ``starting_after`` (bounded)."""
@@ -257,9 +249,8 @@ class StripeLikeAdapter:
         if cursor is not None:
             params.append(("starting_after", cursor))
         data, has_more = self.expect_list(await self.http.request("GET", CUSTOMERS, params=params))
-        records = [self.to_record(obj) for obj in data if not obj.get("deleted")]
         next_cursor = str(data[-1]["id"]) if has_more and data else None
-        return Page(records=records, next_cursor=next_cursor)
+        return Page(records=self.records(data), next_cursor=next_cursor)
 
     async def create(
         self, write: CustomerWrite, *, idempotency_key: str | None = None
@@ -340,9 +331,6 @@ class StripeLikeAdapter:
         return {"metadata": entries} if entries else {}
 
     # response checks ------------------------------------------------------------------------
-
-    def bad_response(self, message: str) -> ProviderError:
-        return ProviderError(self.name, ErrorKind.BAD_RESPONSE, message)
 
     def expect_customer(self, body: Any) -> JSONObject:
         if not (isinstance(body, dict) and isinstance(body.get("id"), str) and body["id"]):

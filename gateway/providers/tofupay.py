@@ -8,24 +8,13 @@ concurrent. Tofupay's customer has no name, phone or address; its balance is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from gateway.providers.base import Capabilities, CustomerRecord, CustomerWrite, Lookup, Money
-from gateway.providers.stripe_like import (
-    MAX_PAGE_SIZE,
-    JSONObject,
-    StripeLikeAdapter,
-    currency_code,
-    email_key,
-    gather_all,
-    int_or_none,
-    status_of,
-    text_or_none,
-    unix_datetime,
-)
+from gateway.providers.adapter import email_key
+from gateway.providers.base import Capabilities, Lookup
+from gateway.providers.stripe_like import MAX_PAGE_SIZE, JSONObject, StripeLikeAdapter
 
 NAME: Final = "tofupay"
-_PLAIN_FIELDS: Final = ("email", "description")
 
 
 class TofupayAdapter(StripeLikeAdapter):
@@ -44,51 +33,19 @@ class TofupayAdapter(StripeLikeAdapter):
         # name, phone, address or currency parameter.
         writable_fields=frozenset({"email", "description", "metadata"}),
     )
+    balance_field: ClassVar[str] = "account_balance"
+    customer_fields: ClassVar[frozenset[str]] = frozenset({"email"})
 
-    def to_record(self, obj: Mapping[str, Any]) -> CustomerRecord:
-        customer_id = str(obj["id"])
-        if obj.get("deleted"):
-            return CustomerRecord(provider=NAME, id=customer_id, raw=obj, deleted=True)
-        currency = currency_code(obj.get("currency"))
-        metrics: dict[str, Money | int] = {}
-        balance = int_or_none(obj.get("account_balance"))
-        if balance is not None:
-            metrics["balance"] = Money(balance, currency or "usd")
-        return CustomerRecord(
-            provider=NAME,
-            id=customer_id,
-            raw=obj,
-            email=text_or_none(obj.get("email")),
-            currency=currency,
-            created_at=unix_datetime(obj.get("created")),
-            status=status_of(obj),
-            metrics=metrics,
-        )
-
-    def write_params(self, write: CustomerWrite, *, creating: bool) -> dict[str, Any]:
-        """Tofupay params; ``None`` clears (an empty value). Other fields are not stored."""
-        given = write.given()
-        params: dict[str, Any] = {
-            field: given[field]
-            for field in _PLAIN_FIELDS
-            if field in given and not (creating and given[field] is None)
-        }
-        params.update(self.metadata_params(write, None, creating=creating))
-        return params
-
-    async def resolve(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
-        """``GET /v1/customers?email=`` per distinct email, concurrently (no search API).
+    async def find(self, by: Lookup, value: str) -> list[JSONObject]:
+        """``GET /v1/customers?email=`` (there is no search API).
 
         Answers are re-checked by trimmed, casefolded email, whatever the filter's own rules.
         """
         if by is not Lookup.EMAIL:
-            return await super().resolve(by, values)
-        keys = list(values)
-        lists = await gather_all(self.list_customers([("email", values[key])]) for key in keys)
-        return {
-            key: [obj for obj in objs if _email_key_of(obj) == key]
-            for key, objs in zip(keys, lists, strict=True)
-        }
+            return await super().find(by, value)
+        wanted = email_key(value)
+        found = await self.list_customers([("email", value)])
+        return [obj for obj in found if _email_key_of(obj) == wanted]
 
 
 def _email_key_of(obj: Mapping[str, Any]) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,6 +25,8 @@ from gateway.providers.base import (
 from gateway.providers.chartmogul import ChartMogulAdapter, parse_error
 from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
 from gateway.sandbox.chartmogul import DEFAULT_DATA_SOURCE_UUID, create_app
+from tests.conftest import AdapterFactory, fast_settings, walk_pages
+from tests.conftest import request_log as log
 
 STRIPE_DS = "ds_fef05d54-47b4-431b-aed2-eb6b9e545430"
 ADA = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
@@ -51,17 +53,9 @@ SEED: list[dict[str, Any]] = [
     {"uuid": GRACE, "external_id": "grace-1", "name": "Grace Hopper", "email": "grace@navy.mil"},
 ]
 
-SETTINGS = ProviderSettings(
-    name="chartmogul",
-    base_url="http://chartmogul.test",
-    api_key="sandbox",
-    max_retries=2,
-    backoff_base=0.001,
-    backoff_max=0.005,
-    deadline=5.0,
-)
+SETTINGS = fast_settings("chartmogul", "http://chartmogul.test", "sandbox")
 
-AdapterFactory = Callable[..., ChartMogulAdapter]
+Make = Callable[..., ChartMogulAdapter]
 
 
 @pytest.fixture
@@ -70,30 +64,20 @@ def app() -> Starlette:
 
 
 @pytest.fixture
-async def make(app: Starlette) -> AsyncIterator[AdapterFactory]:
-    """Builds adapters over ``app`` (optionally with other settings); all closed afterwards."""
-    adapters: list[ChartMogulAdapter] = []
+def make(app: Starlette, adapter_factory: AdapterFactory) -> Make:
+    """Builds adapters over ``app`` (or ``on``), optionally with other settings."""
 
     def build(
         settings: ProviderSettings = SETTINGS, on: Starlette | None = None
     ) -> ChartMogulAdapter:
-        transport = httpx.ASGITransport(app=on or app)
-        adapter = ChartMogulAdapter(settings, transport=transport)
-        adapters.append(adapter)
-        return adapter
+        return adapter_factory(ChartMogulAdapter, on or app, settings)
 
-    yield build
-    for adapter in adapters:
-        await adapter.aclose()
+    return build
 
 
 @pytest.fixture
-def adapter(make: AdapterFactory) -> ChartMogulAdapter:
+def adapter(make: Make) -> ChartMogulAdapter:
     return make()
-
-
-def log(app: Starlette) -> list[LoggedRequest]:
-    return simulator_state(app).log
 
 
 def query(entry: LoggedRequest) -> dict[str, list[str]]:
@@ -135,7 +119,7 @@ async def test_lookup_by_email_dedups_by_casefold(
     assert [e.status for e in log(app)].count(404) == 1
 
 
-async def test_lookup_by_email_follows_the_cursor(make: AdapterFactory) -> None:
+async def test_lookup_by_email_follows_the_cursor(make: Make) -> None:
     many = create_app([{"external_id": f"e{n}", "email": "team@acme.io"} for n in range(203)])
     found = await make(on=many).lookup(Lookup.EMAIL, ["team@acme.io"])
 
@@ -181,17 +165,10 @@ async def test_unsupported_lookup(adapter: ChartMogulAdapter) -> None:
         await adapter.lookup(Lookup.EXTERNAL_ID, ["x"])
 
 
-async def test_list_page_walks_every_record(make: AdapterFactory) -> None:
+async def test_list_page_walks_every_record(make: Make) -> None:
     five = create_app([{"external_id": f"e{n}"} for n in range(5)])
     adapter = make(on=five)
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(5):
-        page = await adapter.list_page(cursor, 2)
-        seen.extend(r.raw["external_id"] for r in page.records)
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = [r.raw["external_id"] for r in await walk_pages(adapter, 2, max_pages=5)]
     assert seen == [f"e{n}" for n in range(5)]
     assert len(log(five)) == 3
     await adapter.list_page(None, 5000)
@@ -291,7 +268,7 @@ async def test_delete(adapter: ChartMogulAdapter, app: Starlette) -> None:
     assert "only customers imported through the Import API" in refused.value.message
 
 
-async def test_wrong_key_is_auth_and_never_leaks(make: AdapterFactory, app: Starlette) -> None:
+async def test_wrong_key_is_auth_and_never_leaks(make: Make, app: Starlette) -> None:
     secret = "sk_very_secret_value"
     adapter = make(ProviderSettings(name="chartmogul", base_url="http://cm", api_key=secret))
     with pytest.raises(ProviderError) as caught:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -12,7 +10,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.config import ProviderSettings
 from gateway.providers.base import (
     Address,
     CustomerWrite,
@@ -23,8 +20,10 @@ from gateway.providers.base import (
     ProviderError,
 )
 from gateway.providers.firstofficer import FirstOfficerAdapter
-from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
+from gateway.sandbox.base import Faults, simulator_state
 from gateway.sandbox.firstofficer import create_app
+from tests.conftest import AdapterFactory, fast_settings
+from tests.conftest import request_log as _log
 
 KEY = "fo_live_k3y_that_must_not_leak"
 ADA: dict[str, Any] = {
@@ -46,15 +45,7 @@ RECORDS: list[dict[str, Any]] = [
     {"id": 1340574, "email": "Bob@Example.com", "extra_id": "team-b", "currency": "eur"},
     {"id": 1340575, "email": "carol@example.com", "stripe_id": "cus_CAROL"},
 ]
-SETTINGS = ProviderSettings(
-    name="firstofficer",
-    base_url="http://firstofficer.sandbox",
-    api_key=KEY,
-    backoff_base=0.001,
-    backoff_max=0.005,
-    deadline=5.0,
-    max_retries=2,
-)
+SETTINGS = fast_settings("firstofficer", "http://firstofficer.sandbox", KEY)
 
 
 @pytest.fixture
@@ -62,20 +53,9 @@ def app() -> Starlette:
     return create_app(RECORDS, api_key=KEY)
 
 
-def _adapter(app: Starlette, **changes: Any) -> FirstOfficerAdapter:
-    settings = dataclasses.replace(SETTINGS, **changes)
-    return FirstOfficerAdapter(settings, transport=httpx.ASGITransport(app=app))
-
-
 @pytest.fixture
-async def adapter(app: Starlette) -> AsyncIterator[FirstOfficerAdapter]:
-    made = _adapter(app)
-    yield made
-    await made.aclose()
-
-
-def _log(app: Starlette) -> list[LoggedRequest]:
-    return simulator_state(app).log
+def adapter(app: Starlette, adapter_factory: AdapterFactory) -> FirstOfficerAdapter:
+    return adapter_factory(FirstOfficerAdapter, app, SETTINGS)
 
 
 def _paths(app: Starlette) -> list[str]:
@@ -303,27 +283,22 @@ def _assert_clean(exc: ProviderError, *secrets: str) -> None:
         assert secret not in json.dumps(dict(exc.details))
 
 
-async def test_wrong_key_is_auth_and_never_retried(app: Starlette) -> None:
+async def test_wrong_key_is_auth_and_never_retried(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
     wrong = "fo_wrong_k3y_also_secret"
-    made = _adapter(app, api_key=wrong)
-    try:
-        with pytest.raises(ProviderError) as caught:
-            await made.lookup(Lookup.ID, ["1340573"])
-    finally:
-        await made.aclose()
+    made = adapter_factory(FirstOfficerAdapter, app, SETTINGS, api_key=wrong)
+    with pytest.raises(ProviderError) as caught:
+        await made.lookup(Lookup.ID, ["1340573"])
     assert (caught.value.kind, caught.value.status) == (ErrorKind.AUTH, 401)
     assert len(_log(app)) == 1
     _assert_clean(caught.value, wrong, KEY)
 
 
-async def test_adapter_authenticates_with_the_token_scheme(app: Starlette) -> None:
+async def test_adapter_authenticates_with_the_token_scheme(adapter: FirstOfficerAdapter) -> None:
     """FirstOfficer's own scheme; the simulator tests cover Basic as well."""
-    made = _adapter(app)
-    try:
-        assert made.http.client.headers["authorization"] == f'Token token="{KEY}"'
-        [[record]] = await made.lookup(Lookup.ID, ["1340573"])
-    finally:
-        await made.aclose()
+    assert adapter.http.client.headers["authorization"] == f'Token token="{KEY}"'
+    [[record]] = await adapter.lookup(Lookup.ID, ["1340573"])
     assert record.id == "1340573"
 
 

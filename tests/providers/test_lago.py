@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.config import ProviderSettings
 from gateway.providers.base import (
     Address,
     CustomerWrite,
@@ -23,18 +22,10 @@ from gateway.providers.base import (
 from gateway.providers.lago import LagoAdapter, to_record
 from gateway.sandbox.base import LoggedRequest, SimulatorState, simulator_state
 from gateway.sandbox.lago import create_app
+from tests.conftest import AdapterFactory, fast_settings
 
 KEY = "lago_adapter_test_key"
-SETTINGS = ProviderSettings(
-    name="lago",
-    base_url="http://lago.test",
-    api_key=KEY,
-    max_retries=2,
-    backoff_base=0.001,
-    backoff_max=0.005,
-    deadline=5.0,
-    breaker_threshold=100,
-)
+SETTINGS = fast_settings("lago", "http://lago.test", KEY, breaker_threshold=100)
 SEEDS: list[dict[str, Any]] = [
     {
         "external_id": "acme-1",
@@ -112,24 +103,16 @@ class Harness:
 
 
 @pytest.fixture
-async def lago() -> AsyncIterator[Harness]:
-    app = create_app(SEEDS, api_key=KEY)
-    made: list[LagoAdapter] = []
+def lago(adapter_factory: AdapterFactory) -> Harness:
+    """Adapters on the seeded simulator, or on a fresh one holding ``records``."""
 
     def make(records: Sequence[dict[str, Any]] | None = None, **changes: Any) -> LagoAdapter:
-        nonlocal app
         if records is not None:
-            app = create_app(records, api_key=KEY)
-            harness.app = app
-        settings = dataclasses.replace(SETTINGS, **changes)
-        adapter = LagoAdapter(settings, transport=httpx.ASGITransport(app=app))
-        made.append(adapter)
-        return adapter
+            harness.app = create_app(records, api_key=KEY)
+        return adapter_factory(LagoAdapter, harness.app, SETTINGS, **changes)
 
-    harness = Harness(app=app, make=make)
-    yield harness
-    for adapter in made:
-        await adapter.aclose()
+    harness = Harness(app=create_app(SEEDS, api_key=KEY), make=make)
+    return harness
 
 
 def test_adapter_keeps_the_protocol() -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.config import IdentitySettings, ProviderSettings
+from gateway.config import IdentitySettings
 from gateway.providers.base import (
     Address,
     CustomerWrite,
@@ -28,9 +25,11 @@ from gateway.providers.stripe import (
     StripeAdapter,
     search_literal,
 )
-from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
+from gateway.sandbox.base import Faults, simulator_state
 from gateway.sandbox.stripe import create_app, parse_query
 from gateway.sandbox.stripe_like import customer_api
+from tests.conftest import AdapterFactory, fast_settings, walk_pages
+from tests.conftest import request_log as _log
 
 KEY = "sk_test_adapter_k3y_that_must_not_leak"
 T0 = 1_700_000_000
@@ -46,15 +45,7 @@ ADA: dict[str, Any] = {
     "created": T0 + 500,
     "metadata": {"company_id": "co_ada"},
 }
-SETTINGS = ProviderSettings(
-    name="stripe",
-    base_url="http://stripe.sandbox",
-    api_key=KEY,
-    backoff_base=0.001,
-    backoff_max=0.005,
-    deadline=5.0,
-    max_retries=2,
-)
+SETTINGS = fast_settings("stripe", "http://stripe.sandbox", KEY)
 
 
 def records() -> list[dict[str, Any]]:
@@ -83,20 +74,9 @@ def app() -> Starlette:
     return create_app(records(), api_key=KEY)
 
 
-def _adapter(app: Starlette, **changes: Any) -> StripeAdapter:
-    settings = dataclasses.replace(SETTINGS, **changes)
-    return StripeAdapter(settings, IdentitySettings(), transport=httpx.ASGITransport(app=app))
-
-
 @pytest.fixture
-async def adapter(app: Starlette) -> AsyncIterator[StripeAdapter]:
-    made = _adapter(app)
-    yield made
-    await made.aclose()
-
-
-def _log(app: Starlette) -> list[LoggedRequest]:
-    return simulator_state(app).log
+def adapter(app: Starlette, adapter_factory: AdapterFactory) -> StripeAdapter:
+    return adapter_factory(StripeAdapter, app, SETTINGS)
 
 
 def _searches(app: Starlette) -> list[str]:
@@ -185,14 +165,11 @@ async def test_email_not_found_and_blank(app: Starlette, adapter: StripeAdapter)
     assert _searches(app) == ["email:'nobody@example.com'"]
 
 
-async def test_search_follows_next_page(app: Starlette) -> None:
+async def test_search_follows_next_page(adapter_factory: AdapterFactory) -> None:
     crowd = [{"id": f"cus_C{i:03d}", "email": "crowd@example.com"} for i in range(105)]
     crowded = create_app(crowd, api_key=KEY)
-    made = _adapter(crowded)
-    try:
-        [found] = await made.lookup(Lookup.EMAIL, ["crowd@example.com"])
-    finally:
-        await made.aclose()
+    made = adapter_factory(StripeAdapter, crowded, SETTINGS)
+    [found] = await made.lookup(Lookup.EMAIL, ["crowd@example.com"])
     assert len({r.id for r in found}) == 105
     log = _log(crowded)
     assert len(log) == 2
@@ -211,30 +188,19 @@ async def test_external_id_lookup_escapes_quotes(app: Starlette, adapter: Stripe
     assert search_literal("it's") == "'it\\'s'"
 
 
-async def test_external_id_uses_the_configured_metadata_key(app: Starlette) -> None:
-    made = StripeAdapter(
-        SETTINGS,
-        IdentitySettings(external_id_metadata_key="tenant"),
-        transport=httpx.ASGITransport(app=app),
-    )
-    try:
-        created = await made.create(CustomerWrite(email="t@example.com", external_id="tn_1"))
-        assert created.raw["metadata"] == {"tenant": "tn_1"}
-        assert _ids(await made.lookup(Lookup.EXTERNAL_ID, ["co_03"])) == [[]]
-        assert _searches(app)[-1] == "metadata['tenant']:'co_03'"
-    finally:
-        await made.aclose()
+async def test_external_id_uses_the_configured_metadata_key(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
+    tenant = IdentitySettings(external_id_metadata_key="tenant")
+    made = adapter_factory(StripeAdapter, app, SETTINGS, tenant)
+    created = await made.create(CustomerWrite(email="t@example.com", external_id="tn_1"))
+    assert created.raw["metadata"] == {"tenant": "tn_1"}
+    assert _ids(await made.lookup(Lookup.EXTERNAL_ID, ["co_03"])) == [[]]
+    assert _searches(app)[-1] == "metadata['tenant']:'co_03'"
 
 
 async def test_list_page_walks_every_customer(app: Starlette, adapter: StripeAdapter) -> None:
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(10):
-        page = await adapter.list_page(cursor, 7)
-        seen += [r.id for r in page.records]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = [r.id for r in await walk_pages(adapter, 7)]
     assert len(seen) == len(set(seen)) == 19  # every live customer, the deleted one left out
     assert seen[0] == "cus_ADA000000000001"
     assert len(_log(app)) == 3
@@ -316,36 +282,33 @@ async def test_metadata_clear_with_external_id_is_refused(
     assert _log(app) == []
 
 
-async def test_read_after_write_is_covered_while_search_lags() -> None:
+async def test_read_after_write_is_covered_while_search_lags(
+    adapter_factory: AdapterFactory,
+) -> None:
     app = create_app(records(), api_key=KEY, search_lag_seconds=600)
-    made, fresh = _adapter(app), _adapter(app)
-    try:
-        created = await made.create(CustomerWrite(email="Lag@Example.com", external_id="co_lag"))
-        simulator_state(app).log.clear()
-        [[by_email]] = await made.lookup(Lookup.EMAIL, ["lag@example.com"])
-        assert by_email.id == created.id
-        log = _log(app)
-        assert sorted(e.path for e in log) == sorted(
-            ["/v1/customers/search", f"/v1/customers/{created.id}"]
-        )
-        [[by_external]] = await made.lookup(Lookup.EXTERNAL_ID, ["co_lag"])
-        assert by_external.id == created.id
-        # Another adapter has no memory of the write: the lag is real.
-        assert await fresh.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
+    made = adapter_factory(StripeAdapter, app, SETTINGS)
+    fresh = adapter_factory(StripeAdapter, app, SETTINGS)
+    created = await made.create(CustomerWrite(email="Lag@Example.com", external_id="co_lag"))
+    simulator_state(app).log.clear()
+    [[by_email]] = await made.lookup(Lookup.EMAIL, ["lag@example.com"])
+    assert by_email.id == created.id
+    log = _log(app)
+    assert sorted(e.path for e in log) == sorted(
+        ["/v1/customers/search", f"/v1/customers/{created.id}"]
+    )
+    [[by_external]] = await made.lookup(Lookup.EXTERNAL_ID, ["co_lag"])
+    assert by_external.id == created.id
+    # Another adapter has no memory of the write: the lag is real.
+    assert await fresh.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
 
-        # The index still has P01's old email; the adapter knows better.
-        await made.update("cus_P01", CustomerWrite(email="p01.new@example.com"))
-        old, new = await made.lookup(Lookup.EMAIL, ["p01@example.com", "p01.new@example.com"])
-        assert old == [] and [r.id for r in new] == ["cus_P01"]
-        assert [r.id for r in (await fresh.lookup(Lookup.EMAIL, ["p01@example.com"]))[0]] == [
-            "cus_P01"
-        ]
+    # The index still has P01's old email; the adapter knows better.
+    await made.update("cus_P01", CustomerWrite(email="p01.new@example.com"))
+    old, new = await made.lookup(Lookup.EMAIL, ["p01@example.com", "p01.new@example.com"])
+    assert old == [] and [r.id for r in new] == ["cus_P01"]
+    assert [r.id for r in (await fresh.lookup(Lookup.EMAIL, ["p01@example.com"]))[0]] == ["cus_P01"]
 
-        await made.delete(created.id)
-        assert await made.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
-    finally:
-        await made.aclose()
-        await fresh.aclose()
+    await made.delete(created.id)
+    assert await made.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
 
 
 def test_recent_writes_are_bounded_in_time_and_size() -> None:
@@ -365,16 +328,13 @@ def test_recent_writes_are_bounded_in_time_and_size() -> None:
     assert len(recent) == 0 and recent.ids_for(Lookup.EMAIL, "b@x.com") == []
 
 
-async def test_bad_key_is_an_auth_error_without_the_key(app: Starlette) -> None:
+async def test_bad_key_is_an_auth_error_without_the_key(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
     wrong = "sk_test_wrong_but_secret_123456"
-    made = StripeAdapter(
-        dataclasses.replace(SETTINGS, api_key=wrong), transport=httpx.ASGITransport(app=app)
-    )
-    try:
-        with pytest.raises(ProviderError) as info:
-            await made.lookup(Lookup.EMAIL, ["p01@example.com"])
-    finally:
-        await made.aclose()
+    made = adapter_factory(StripeAdapter, app, SETTINGS, api_key=wrong)
+    with pytest.raises(ProviderError) as info:
+        await made.lookup(Lookup.EMAIL, ["p01@example.com"])
     error = info.value
     assert error.kind is ErrorKind.AUTH and error.status == 401
     assert wrong not in str(error) and wrong not in repr(error)

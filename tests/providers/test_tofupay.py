@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.config import ProviderSettings
 from gateway.providers.base import (
     CustomerWrite,
     ErrorKind,
@@ -22,8 +18,10 @@ from gateway.providers.base import (
     ProviderError,
 )
 from gateway.providers.tofupay import TofupayAdapter
-from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
+from gateway.sandbox.base import Faults, simulator_state
 from gateway.sandbox.tofupay import create_app
+from tests.conftest import AdapterFactory, fast_settings, walk_pages
+from tests.conftest import request_log as _log
 
 KEY = "sk_test_tofu_k3y_that_must_not_leak"
 T0 = 1_421_056_271
@@ -45,15 +43,7 @@ RECORDS: list[dict[str, Any]] = [
     ),
     {"id": "cus_GONE", "deleted": True},
 ]
-SETTINGS = ProviderSettings(
-    name="tofupay",
-    base_url="http://tofupay.sandbox",
-    api_key=KEY,
-    backoff_base=0.001,
-    backoff_max=0.005,
-    deadline=5.0,
-    max_retries=2,
-)
+SETTINGS = fast_settings("tofupay", "http://tofupay.sandbox", KEY)
 
 
 @pytest.fixture
@@ -62,14 +52,8 @@ def app() -> Starlette:
 
 
 @pytest.fixture
-async def adapter(app: Starlette) -> AsyncIterator[TofupayAdapter]:
-    made = TofupayAdapter(SETTINGS, transport=httpx.ASGITransport(app=app))
-    yield made
-    await made.aclose()
-
-
-def _log(app: Starlette) -> list[LoggedRequest]:
-    return simulator_state(app).log
+def adapter(app: Starlette, adapter_factory: AdapterFactory) -> TofupayAdapter:
+    return adapter_factory(TofupayAdapter, app, SETTINGS)
 
 
 def _ids(results: list[list[Any]]) -> list[list[str]]:
@@ -121,14 +105,7 @@ async def test_lookup_by_email_is_one_list_call_per_distinct_email(
 
 
 async def test_list_page_walks_every_customer(app: Starlette, adapter: TofupayAdapter) -> None:
-    seen: list[str] = []
-    cursor: str | None = None
-    for _ in range(10):
-        page = await adapter.list_page(cursor, 4)
-        seen += [r.id for r in page.records]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = [r.id for r in await walk_pages(adapter, 4)]
     newest = [f"cus_T{i:02d}" for i in range(7, -1, -1)]
     assert seen == [*newest, "cus_AMY", "cus_KIF2", "cus_5V50idQJ7fxkRX"]
     assert len(_log(app)) == 3
@@ -175,16 +152,13 @@ async def test_create_update_delete(app: Starlette, adapter: TofupayAdapter) -> 
     assert info.value.kind is ErrorKind.NOT_FOUND
 
 
-async def test_bad_key_is_an_auth_error_without_the_key(app: Starlette) -> None:
+async def test_bad_key_is_an_auth_error_without_the_key(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
     wrong = "sk_test_tofu_wrong_secret_999"
-    made = TofupayAdapter(
-        dataclasses.replace(SETTINGS, api_key=wrong), transport=httpx.ASGITransport(app=app)
-    )
-    try:
-        with pytest.raises(ProviderError) as info:
-            await made.list_page(None, 10)
-    finally:
-        await made.aclose()
+    made = adapter_factory(TofupayAdapter, app, SETTINGS, api_key=wrong)
+    with pytest.raises(ProviderError) as info:
+        await made.list_page(None, 10)
     assert info.value.kind is ErrorKind.AUTH
     assert wrong not in str(info.value) and wrong not in repr(info.value)
 
