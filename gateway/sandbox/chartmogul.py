@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import copy
+import functools
 import hmac
 import itertools
 import json
@@ -102,6 +104,9 @@ def new_customer_uuid() -> str:
 # --------------------------------------------------------------------------- record shape
 
 
+# pycountry's lookups scan its tables (thousands of subdivisions) when a code is not indexed;
+# answers are fixed, so they are cached: seeding thousands of customers stays fast.
+@functools.lru_cache(maxsize=4096)
 def _country_name(code: str | None) -> str | None:
     """``address.country`` holds the full name ("DE" -> "Germany"), as the API answers."""
     if not code:
@@ -110,6 +115,7 @@ def _country_name(code: str | None) -> str | None:
     return str(country.name) if country is not None else code
 
 
+@functools.lru_cache(maxsize=4096)
 def _state_name(country: str | None, state: str | None) -> str | None:
     """``address.state`` holds the full name ("CA" in the US -> "California")."""
     if not state or not country:
@@ -272,19 +278,82 @@ class DataSource:
         }
 
 
+class _KeyIndex:
+    """Customer uuids by the keys a record yields, kept current by the store on every write."""
+
+    __slots__ = ("keys", "keys_of", "uuids")
+
+    def __init__(self, keys_of: Callable[[Mapping[str, Any]], Iterable[str]]) -> None:
+        self.keys_of = keys_of
+        self.uuids: dict[str, set[str]] = {}
+        self.keys: dict[str, frozenset[str]] = {}
+
+    def put(self, customer_uuid: str, record: Mapping[str, Any] | None) -> None:
+        """Index ``record`` under ``customer_uuid`` (``None``: the uuid is gone)."""
+        keys = frozenset(self.keys_of(record)) if record is not None else frozenset()
+        old = self.keys.pop(customer_uuid, frozenset())
+        for key in old - keys:
+            uuids = self.uuids[key]
+            uuids.discard(customer_uuid)
+            if not uuids:
+                del self.uuids[key]
+        for key in keys - old:
+            self.uuids.setdefault(key, set()).add(customer_uuid)
+        if keys:
+            self.keys[customer_uuid] = keys
+
+    def get(self, key: str) -> set[str]:
+        return self.uuids.get(key, set())
+
+
+def email_key(email: str) -> str:
+    """How search compares emails: trimmed and case-insensitive."""
+    return email.strip().casefold()
+
+
 class CustomerStore:
-    """Customers by uuid plus the data sources they belong to."""
+    """Customers by uuid plus the data sources they belong to.
+
+    Lookups by email and external id use indexes, and lists a cached id order; the store keeps
+    them current on every write, so change customers through its methods only.
+    """
 
     def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
         self.created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         self.customers: dict[str, dict[str, Any]] = {}
         self.data_sources: dict[str, DataSource] = {}
+        self._by_email = _KeyIndex(lambda r: [email_key(r["email"])])
+        self._by_external_id = _KeyIndex(lambda r: r["external_ids"])
+        self._order: list[dict[str, Any]] | None = None
+        self._positions: dict[str, int] = {}
+        self._rank: dict[str, int] = {}
+        """Insertion order of ``customers``' keys (a replaced record keeps its place)."""
+        self._ranks = itertools.count()
         self._register(DEFAULT_DATA_SOURCE_UUID, IMPORT_API)
         for raw in records:
             record = seed_record(raw)
             for ds in record["data_source_uuids"]:
                 self._register(ds, record["billing-system-type"])
-            self.customers[record["uuid"]] = record
+            self._put(record)
+
+    def _put(self, record: dict[str, Any]) -> None:
+        """Store (or replace) ``record`` under its uuid and index it."""
+        self._rank.setdefault(record["uuid"], next(self._ranks))
+        self.customers[record["uuid"]] = record
+        self._reindex(record)
+        self._order = None
+
+    def _reindex(self, record: dict[str, Any]) -> None:
+        """After a change to ``record``'s email or external ids."""
+        self._by_email.put(record["uuid"], record)
+        self._by_external_id.put(record["uuid"], record)
+
+    def _remove(self, customer_uuid: str) -> None:
+        del self.customers[customer_uuid]
+        del self._rank[customer_uuid]
+        self._by_email.put(customer_uuid, None)
+        self._by_external_id.put(customer_uuid, None)
+        self._order = None
 
     def _register(self, ds_uuid: str, system: str) -> None:
         if ds_uuid not in self.data_sources:
@@ -298,16 +367,37 @@ class CustomerStore:
         return record
 
     def ordered(self) -> list[dict[str, Any]]:
-        return sorted(self.customers.values(), key=lambda r: r["id"])
+        """Every customer by id (a copy of the cached order)."""
+        return list(self.in_order())
+
+    def in_order(self) -> Sequence[dict[str, Any]]:
+        """The cached order by id itself (read only; rebuilt after a create, delete or merge)."""
+        if self._order is None:
+            self._order = sorted(self.customers.values(), key=lambda r: r["id"])
+            self._positions = {r["uuid"]: i for i, r in enumerate(self._order)}
+        return self._order
+
+    def _in_order(self, uuids: Iterable[str]) -> list[dict[str, Any]]:
+        """The customers ``uuids`` name, in :meth:`in_order`'s order."""
+        self.in_order()
+        return [self.customers[u] for u in sorted(uuids, key=self._positions.__getitem__)]
+
+    def with_email(self, email: str) -> list[dict[str, Any]]:
+        """Customers whose email matches ``email`` as search compares them, by id."""
+        return self._in_order(self._by_email.get(email_key(email)))
+
+    def with_external_id(self, external_id: str) -> list[dict[str, Any]]:
+        """Customers holding ``external_id`` (merged ones included), by id."""
+        return self._in_order(self._by_external_id.get(external_id))
 
     def find(self, data_source_uuid: str, external_id: str) -> dict[str, Any] | None:
-        for record in self.customers.values():
-            if (
-                data_source_uuid in record["data_source_uuids"]
-                and external_id in record["external_ids"]
-            ):
-                return record
-        return None
+        found = [
+            u
+            for u in self._by_external_id.get(external_id)
+            if data_source_uuid in self.customers[u]["data_source_uuids"]
+        ]
+        # The first in insertion order, as a scan of ``customers`` finds it.
+        return self.customers[min(found, key=self._rank.__getitem__)] if found else None
 
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /customers``; blank required fields and duplicates answer 422."""
@@ -337,7 +427,7 @@ class CustomerStore:
                 "billing-system-type": source.system,
             }
         )
-        self.customers[record["uuid"]] = record
+        self._put(record)
         return record
 
     def update(self, customer_uuid: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -365,6 +455,7 @@ class CustomerStore:
         if tags is not None:
             record["attributes"]["tags"] = tags
         record.update(changes)
+        self._reindex(record)
         record["address"] = _address(record)
         record["chartmogul-url"] = _chartmogul_url(record["id"], record["name"])
         return record
@@ -379,7 +470,7 @@ class CustomerStore:
                 "source; only customers imported through the Import API can be deleted.",
                 "customer_uuid",
             )
-        del self.customers[customer_uuid]
+        self._remove(customer_uuid)
 
     def resolve(self, ref: Any, param: str) -> dict[str, Any]:
         """A merge side: ``{customer_uuid}`` or ``{data_source_uuid, external_id}``."""
@@ -414,7 +505,8 @@ class CustomerStore:
         attributes = target["attributes"]
         attributes["tags"] = list(dict.fromkeys(attributes["tags"] + source["attributes"]["tags"]))
         attributes["custom"] = {**source["attributes"]["custom"], **attributes["custom"]}
-        del self.customers[source["uuid"]]
+        self._remove(source["uuid"])
+        self._reindex(target)
 
 
 def _type_errors(body: Mapping[str, Any], keys: Iterable[str]) -> dict[str, str]:
@@ -466,7 +558,7 @@ def page_body(request: Request, records: list[dict[str, Any]]) -> dict[str, Any]
     start = 0
     if cursor:
         last_id = _decode_cursor(cursor)
-        start = sum(1 for r in records if r["id"] <= last_id)
+        start = bisect.bisect_right(records, last_id, key=lambda r: r["id"])
     entries = records[start : start + per_page]
     has_more = start + per_page < len(records)
     current_page = start // per_page + 1
@@ -533,6 +625,9 @@ def _answers_errors(handler: Handler) -> Handler:
     return wrapped
 
 
+_FILTERS: Final = ("data_source_uuid", "external_id", "status", "system")
+
+
 def _matches(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
     """The list filters; ``external_id`` and ``data_source_uuid`` also match merged records."""
     checks = (
@@ -547,7 +642,12 @@ def _matches(record: Mapping[str, Any], query: Mapping[str, str]) -> bool:
 def _routes(store: CustomerStore) -> list[Route]:
     @_answers_errors
     async def list_customers(request: Request) -> Response:
-        records = [r for r in store.ordered() if _matches(r, request.query_params)]
+        query = {k: request.query_params[k] for k in _FILTERS if k in request.query_params}
+        if "external_id" in query:
+            candidates: Sequence[dict[str, Any]] = store.with_external_id(query["external_id"])
+        else:
+            candidates = store.in_order()
+        records = [r for r in candidates if _matches(r, query)] if query else list(candidates)
         return JSONResponse(page_body(request, records))
 
     @_answers_errors
@@ -558,8 +658,7 @@ def _routes(store: CustomerStore) -> list[Route]:
         email = request.query_params.get("email")
         if not email:
             raise api_error(400, 'Parameter "email" is missing', "email")
-        wanted = email.strip().casefold()
-        records = [r for r in store.ordered() if r["email"].strip().casefold() == wanted]
+        records = store.with_email(email)
         if not records:
             raise api_error(404, f'Can\'t find any customers with email: "{email}"', "email")
         return JSONResponse(page_body(request, records))

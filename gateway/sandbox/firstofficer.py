@@ -19,6 +19,7 @@ Follows apidocs.firstofficer.io (see /work/shared/seeds/000 and providers.md §4
 from __future__ import annotations
 
 import base64
+import bisect
 import hmac
 import re
 from collections.abc import Mapping, Sequence
@@ -121,14 +122,30 @@ def _email_key(email: str) -> str:
     return email.strip().casefold()
 
 
+_INDEXED: Final = ("email", "stripe_id", "extra_id")
+"""Fields :class:`CustomerStore` looks customers up by (email by :func:`_email_key`)."""
+
+
+def _index_key(field: str, value: str) -> str:
+    return _email_key(value) if field == "email" else value
+
+
 class CustomerStore:
-    """The simulator's customers by id, with the uniqueness rules FirstOfficer enforces."""
+    """The simulator's customers by id, with the uniqueness rules FirstOfficer enforces.
+
+    Lookups by email, Stripe id and extra id use indexes and lists a cached id order; change
+    customers through :meth:`add` and :meth:`update` only, which keep them current.
+    """
 
     def __init__(self) -> None:
         self.by_id: dict[int, dict[str, Any]] = {}
+        self._index: dict[str, dict[str, set[int]]] = {field: {} for field in _INDEXED}
+        self._ids: list[int] | None = None
+        """``by_id``'s keys sorted, cached until the next add."""
 
     def next_id(self) -> int:
-        return max(self.by_id, default=FIRST_ID - 1) + 1
+        ids = self.sorted_ids()
+        return ids[-1] + 1 if ids else FIRST_ID
 
     def add(self, customer: dict[str, Any]) -> dict[str, Any]:
         """Store a full customer object; ValueError names the clashing field."""
@@ -141,16 +158,46 @@ class CustomerStore:
         if customer["stripe_id"] is not None and self.find("stripe_id", customer["stripe_id"]):
             raise ValueError(f"duplicate stripe_id {customer['stripe_id']!r}")
         self.by_id[customer["id"]] = customer
+        self._index_customer(customer, {})
+        if self._ids is not None:
+            if self._ids and customer["id"] < self._ids[-1]:
+                bisect.insort(self._ids, customer["id"])
+            else:
+                self._ids.append(customer["id"])
         return customer
 
+    def update(self, customer: dict[str, Any], changes: Mapping[str, Any]) -> None:
+        """Apply ``changes`` to a stored customer, keeping the indexes current."""
+        before = {field: customer[field] for field in _INDEXED}
+        customer.update(changes)
+        self._index_customer(customer, before)
+
+    def _index_customer(self, customer: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        """Move ``customer``'s index entries from the values in ``before`` to its current ones."""
+        for field in _INDEXED:
+            old, new = before.get(field), customer[field]
+            if old == new:
+                continue
+            index = self._index[field]
+            if old is not None:
+                ids = index[_index_key(field, old)]
+                ids.discard(customer["id"])
+                if not ids:
+                    del index[_index_key(field, old)]
+            if new is not None:
+                index.setdefault(_index_key(field, new), set()).add(customer["id"])
+
+    def _first(self, field: str, value: str) -> dict[str, Any] | None:
+        """The lowest-id customer whose ``field`` has ``value``'s index key, as a scan finds it."""
+        ids = self._index[field].get(_index_key(field, value))
+        return self.by_id[min(ids)] if ids else None
+
     def email_owner(self, email: str) -> dict[str, Any] | None:
-        key = _email_key(email)
-        for customer in self.ordered():
-            if customer["email"] is not None and _email_key(customer["email"]) == key:
-                return customer
-        return None
+        return self._first("email", email)
 
     def find(self, field: str, value: str) -> dict[str, Any] | None:
+        if field in ("stripe_id", "extra_id"):
+            return self._first(field, value)
         return next((c for c in self.ordered() if c[field] == value), None)
 
     def resolve(self, identifier: str) -> dict[str, Any] | None:
@@ -163,8 +210,21 @@ class CustomerStore:
             return self.email_owner(identifier)
         return self.find("extra_id", identifier)
 
+    def sorted_ids(self) -> Sequence[int]:
+        """Every id, ascending (the cached list itself: read only)."""
+        if self._ids is None:
+            self._ids = sorted(self.by_id)
+        return self._ids
+
     def ordered(self) -> list[dict[str, Any]]:
-        return [self.by_id[key] for key in sorted(self.by_id)]
+        return [self.by_id[key] for key in self.sorted_ids()]
+
+    def page_after(self, after: int | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` customers with ids above ``after`` (all when None) and whether more
+        follow."""
+        ids = self.sorted_ids()
+        start = 0 if after is None else bisect.bisect_right(ids, after)
+        return [self.by_id[key] for key in ids[start : start + limit]], len(ids) - start > limit
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -192,13 +252,16 @@ def _routes(store: CustomerStore) -> list[Route]:
     async def list_customers(request: Request) -> Response:
         limit = _clamped_limit(request.query_params.get("limit"))
         after_raw = request.query_params.get("starting_after")
-        customers = store.ordered()
-        if after_raw is not None:
-            # Never an error: an id that is not an integer matches nothing (inferred).
-            after = int(after_raw) if after_raw.isascii() and after_raw.isdigit() else None
-            customers = [c for c in customers if after is not None and c["id"] > after]
-        page = customers[:limit]
-        return JSONResponse({"object": "list", "has_more": len(customers) > limit, "data": page})
+        if after_raw is None:
+            page, has_more = store.page_after(None, limit)
+        elif after_raw.isascii() and after_raw.isdigit():
+            page, has_more = store.page_after(int(after_raw), limit)
+        else:
+            page, has_more = (
+                [],
+                False,
+            )  # never an error: a non-integer id matches nothing (inferred)
+        return JSONResponse({"object": "list", "has_more": has_more, "data": page})
 
     async def create_customer(request: Request) -> Response:
         form = await _form(request)
@@ -230,15 +293,17 @@ def _routes(store: CustomerStore) -> list[Route]:
         if customer is None:
             return _not_found(identifier)
         form = await _form(request)
+        changes: dict[str, Any] = {}
         if "email" in form:
             email = form["email"].strip()
             problem = _email_problem(store, email, customer["id"])
             if problem is not None:
                 return problem
-            customer["email"] = email
+            changes["email"] = email
         for key in ("extra_id", "name"):
             if key in form:
-                customer[key] = form[key] or None
+                changes[key] = form[key] or None
+        store.update(customer, changes)
         return JSONResponse(customer)
 
     return [

@@ -14,8 +14,10 @@ fields always present, nullable ones as ``null``, non-nullable optional ones (e.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hmac
+import itertools
 import json
 import math
 import re
@@ -540,18 +542,93 @@ def _positive_int(raw: str | None, default: int) -> int:
     return value if value > 0 else default
 
 
+def _sort_key(customer: Customer) -> tuple[datetime, str]:
+    """What fixes a customer's list place (its external id is its key, also fixed)."""
+    return customer.created_at, customer.lago_id
+
+
+def _search_text(customer: Customer) -> str:
+    """The fields ``search_term`` looks in, casefolded, joined by a NUL."""
+    values = (
+        customer.external_id if f == "external_id" else customer.attrs[f] for f in _SEARCHED_FIELDS
+    )
+    return _SEP.join(v.casefold() for v in values if isinstance(v, str))
+
+
+_SEP: Final = "\x00"
+
+
 class CustomerStore:
-    """Customers by external id. Deleted customers are gone from the API (Lago discards them)."""
+    """Customers by external id. Deleted customers are gone from the API (Lago discards them).
+
+    The list order (newest first, then by ``lago_id``) is cached, and so is one casefolded text
+    of every customer's searched fields in that order: a ``search_term`` is found in it with
+    ``str.find`` and only the customers it lands in are checked. Writes go through
+    :meth:`add`, :meth:`upsert` and :meth:`delete`, which keep both current.
+    """
 
     def __init__(self) -> None:
         self.customers: dict[str, Customer] = {}
         self.next_sequence = 1
+        self._order: list[Customer] | None = None
+        self._positions: dict[str, int] = {}
+        self._texts: dict[str, str] = {}
+        """Each customer's :func:`_search_text`, computed when first searched."""
+        self._haystack: tuple[str, list[int]] | None = None
+        """All texts in list order joined by NUL, and where each one starts."""
 
     def add(self, customer: Customer) -> None:
         if customer.external_id in self.customers:
             raise ValueError(f"duplicate Lago external_id {customer.external_id!r}")
         self.customers[customer.external_id] = customer
         self.next_sequence = max(self.next_sequence, customer.sequential_id + 1)
+        self._changed(customer.external_id, moved=True)
+
+    def _changed(self, external_id: str, *, moved: bool) -> None:
+        """Drop what caches ``external_id``'s customer; ``moved``: its list place may differ."""
+        self._texts.pop(external_id, None)
+        self._haystack = None
+        if moved:
+            self._order = None
+        elif self._order is not None:
+            self._order[self._positions[external_id]] = self.customers[external_id]
+
+    def ordered(self) -> Sequence[Customer]:
+        """Every customer in list order (the cached list itself: read only)."""
+        if self._order is None:
+            order = sorted(self.customers.values(), key=lambda c: c.lago_id)
+            order.sort(key=lambda c: c.created_at, reverse=True)
+            self._positions = {c.external_id: i for i, c in enumerate(order)}
+            self._order = order
+        return self._order
+
+    def containing(self, term: str) -> list[Customer]:
+        """Customers (in list order) whose searched fields may hold ``term`` (casefolded).
+
+        Every customer with a field holding it is included; a term spanning two fields can
+        add others, so callers check each with :meth:`ListQuery.matches`.
+        """
+        order = self.ordered()
+        if self._haystack is None:
+            texts = []
+            for customer in order:
+                text = self._texts.get(customer.external_id)
+                if text is None:
+                    text = self._texts[customer.external_id] = _search_text(customer)
+                texts.append(text)
+            starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+            self._haystack = _SEP.join(texts), starts
+        haystack, starts = self._haystack
+        found: list[Customer] = []
+        at = haystack.find(term)
+        while at != -1:
+            i = bisect.bisect_right(starts, at) - 1
+            end = starts[i + 1] - 1 if i + 1 < len(starts) else len(haystack)
+            if at + len(term) <= end:
+                found.append(order[i])
+            # Any later hit starting in this customer's text ends past it too, or is found.
+            at = haystack.find(term, end + 1)
+        return found
 
     def upsert(self, params: Mapping[str, Any]) -> Customer:
         """Create or update by ``external_id``; all-or-nothing, like Lago's transaction."""
@@ -581,6 +658,8 @@ class CustomerStore:
         else:
             draft.updated_at = max(now, draft.updated_at)
         self.customers[draft.external_id] = draft
+        moved = current is None or _sort_key(current) != _sort_key(draft)
+        self._changed(draft.external_id, moved=moved)
         return draft
 
     def get(self, external_id: str) -> Customer:
@@ -592,15 +671,19 @@ class CustomerStore:
     def delete(self, external_id: str) -> Customer:
         customer = self.get(external_id)
         del self.customers[external_id]
+        self._changed(external_id, moved=True)
         return customer
 
     def page(self, query: ListQuery) -> tuple[list[Customer], dict[str, Any]]:
         """One page, newest first then by id, and Lago's ``meta`` block."""
-        matched = sorted(
-            (c for c in self.customers.values() if query.matches(c)),
-            key=lambda c: c.lago_id,
-        )
-        matched.sort(key=lambda c: c.created_at, reverse=True)
+        if query.search_term is not None:
+            candidates: Sequence[Customer] = self.containing(query.search_term.casefold())
+        else:
+            candidates = self.ordered()
+        if query.search_term is None and not query.filters:
+            matched = list(candidates)
+        else:
+            matched = [c for c in candidates if query.matches(c)]
         total = len(matched)
         if total == 0:
             return [], {

@@ -175,6 +175,10 @@ class StripeCustomers(CustomerApi):
     update_params: ClassVar[frozenset[str]] = _MODELLED | _ACCEPTED | {"default_source"}
     list_params: ClassVar[frozenset[str]] = CustomerApi.list_params | {"created", "test_clock"}
 
+    def __init__(self, state: SimulatorState, store: CustomerStore, style: ErrorStyle) -> None:
+        super().__init__(state, store, style)
+        store.add_index(SEARCH_INDEX, search_keys, versions=True)
+
     def new_customer(self, customer_id: str, created: int, params: Mapping[str, Any]) -> JSON:
         obj = default_customer(customer_id, created)
         self.apply_params(obj, params)
@@ -229,9 +233,9 @@ class StripeCustomers(CustomerApi):
     def deleted_body(self, customer_id: str) -> JSON:
         return {"id": customer_id, "object": "customer", "deleted": True}
 
-    def email_matches(self, stored: str | None, wanted: str) -> bool:
+    def email_key(self, email: str) -> str:
         """Stripe's list filter is a case-sensitive exact match."""
-        return stored == wanted
+        return email
 
     def list_filter(self, params: Mapping[str, Any]) -> Callable[[JSON], bool]:
         if "created" not in params:
@@ -252,7 +256,10 @@ class StripeCustomers(CustomerApi):
         query = parse_query(text)
         limit = parse_limit(params)
         after = decode_page(params["page"], text) if params.get("page") else None
-        matching = [(r, obj) for r, obj in self.store.searchable() if query.matches(obj)]
+        # An indexable query narrows the records to check; the check itself is the same.
+        keys = query.index_keys()
+        candidates = None if keys is None else self.store.lookup(SEARCH_INDEX, keys)
+        matching = [(r, obj) for r, obj in self.store.searchable(candidates) if query.matches(obj)]
         hits = [(r, obj) for r, obj in matching if after is None or r.sort_key() > after]
         page = hits[:limit]
         has_more = len(hits) > limit
@@ -329,6 +336,23 @@ def _created_bounds(value: Any) -> list[Callable[[int], bool]]:
 # -- search query language -----------------------------------------------------------------
 
 SEARCH_FIELDS = ("created", "email", "metadata", "name", "phone")
+SEARCH_INDEX = "search"
+SearchKey = tuple[str, ...]
+"""``("email", casefolded email)`` or ``("metadata", key, value)``."""
+
+
+def search_keys(obj: Mapping[str, Any]) -> list[SearchKey]:
+    """The index keys of one searchable version: its email (casefolded) and metadata pairs."""
+    keys: list[SearchKey] = []
+    email = obj.get("email")
+    if email is not None:
+        keys.append(("email", str(email).casefold()))
+    metadata = obj.get("metadata") or {}
+    if isinstance(metadata, Mapping):
+        keys.extend(("metadata", k, v) for k, v in metadata.items() if isinstance(v, str))
+    return keys
+
+
 MAX_CLAUSES = 10
 _NUMERIC_OPS = (">=", "<=", ">", "<", ":")
 
@@ -345,6 +369,20 @@ class Clause:
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
         return self._test(obj) != self.negated
+
+    def index_key(self) -> SearchKey | None:
+        """The :func:`search_keys` key of every object this clause matches, if there is one.
+
+        Only plain exact matches have one: ``email:'x'`` (case-insensitive, like :meth:`_test`)
+        and ``metadata['k']:'v'``; negations, ``null``, ``~`` and numbers do not.
+        """
+        if self.negated or self.op != ":" or not isinstance(self.value, str):
+            return None
+        if self.field == "email":
+            return ("email", self.value.casefold())
+        if self.field == "metadata" and self.key is not None:
+            return ("metadata", self.key, self.value)
+        return None
 
     def _test(self, obj: Mapping[str, Any]) -> bool:
         if self.field == "metadata":
@@ -381,6 +419,19 @@ class SearchQuery:
     def matches(self, obj: Mapping[str, Any]) -> bool:
         results = (clause.matches(obj) for clause in self.clauses)
         return any(results) if self.any_of else all(results)
+
+    def index_keys(self) -> list[SearchKey] | None:
+        """Keys whose indexed records include every match, or None when only a scan will do.
+
+        OR needs a key for every clause (the union covers each clause's matches); AND needs one
+        clause's key. Candidates are still checked with :meth:`matches`, so results, their
+        order and the search lag are the scan's.
+        """
+        keys = [clause.index_key() for clause in self.clauses]
+        known = [key for key in keys if key is not None]
+        if self.any_of and len(known) < len(keys):
+            return None
+        return (known if self.any_of else known[:1]) or None
 
 
 def _query_error(message: str) -> ApiError:

@@ -8,6 +8,7 @@ Both APIs speak form-encoded bodies with bracket keys, the ``{"error": {...}}`` 
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import itertools
@@ -16,7 +17,7 @@ import re
 import secrets
 import string
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
@@ -272,8 +273,53 @@ class StoredCustomer:
         return (-int(self.obj.get("created") or 0), -self.seq)
 
 
+class RecordIndex:
+    """Record ids by the keys an object yields: a candidate filter callers still verify.
+
+    ``versions`` indexes every object search can still see (each stored version), otherwise
+    only the current object of a live record. Candidates are a superset of the records whose
+    object gives the key, so a caller that re-checks them with its own predicate answers
+    exactly as a scan would.
+    """
+
+    __slots__ = ("ids", "keys", "keys_of", "versions")
+
+    def __init__(self, keys_of: Callable[[JSON], Iterable[Hashable]], *, versions: bool) -> None:
+        self.keys_of = keys_of
+        self.versions = versions
+        self.ids: dict[Hashable, set[str]] = {}
+        self.keys: dict[str, frozenset[Hashable]] = {}
+
+    def update(self, record: StoredCustomer) -> None:
+        """Replace ``record``'s entries with the keys of what it holds now."""
+        if self.versions:
+            keys = frozenset(k for _, obj in record.versions for k in self.keys_of(obj))
+        else:
+            keys = frozenset(() if record.deleted else self.keys_of(record.obj))
+        old = self.keys.get(record.id, frozenset())
+        if keys == old:
+            return
+        for key in old - keys:
+            ids = self.ids[key]
+            ids.discard(record.id)
+            if not ids:
+                del self.ids[key]
+        for key in keys - old:
+            self.ids.setdefault(key, set()).add(record.id)
+        if keys:
+            self.keys[record.id] = keys
+        else:
+            self.keys.pop(record.id, None)
+
+
 class CustomerStore:
-    """In-memory customers, deleted ones kept (Stripe still retrieves them as deleted)."""
+    """In-memory customers, deleted ones kept (Stripe still retrieves them as deleted).
+
+    The newest-first order is cached (rebuilt after a write that changes it) and named
+    :class:`RecordIndex` es are kept current on every write, so lookups cost what they find,
+    not what the store holds. Objects are replaced, never edited in place: call :meth:`save`
+    after changing ``record.obj``.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
@@ -281,6 +327,10 @@ class CustomerStore:
         """Writes younger than this are not yet visible to search (Stripe's index lags)."""
         self._records: dict[str, StoredCustomer] = {}
         self._seq = itertools.count()
+        self._order: list[StoredCustomer] | None = None
+        self._positions: dict[str, int] = {}
+        self._sorted_by: dict[str, tuple[int, int]] = {}
+        self._indexes: dict[str, RecordIndex] = {}
 
     def __len__(self) -> int:
         return len(self._records)
@@ -290,6 +340,8 @@ class CustomerStore:
         record = StoredCustomer(obj=obj, seq=next(self._seq), deleted=deleted)
         record.versions.append((float("-inf") if indexed else self.clock(), dict(obj)))
         self._records[record.id] = record
+        self._order = None
+        self._reindex(record)  # indexes are by id: a replaced record's entries go with it
         return record
 
     def get(self, customer_id: str) -> StoredCustomer | None:
@@ -311,22 +363,68 @@ class CustomerStore:
         settled = [i for i, (at, _) in enumerate(record.versions) if at <= horizon]
         if settled:
             del record.versions[: settled[-1]]
+        if self._order is not None and self._sorted_by.get(record.id) != record.sort_key():
+            self._order = None
+        self._reindex(record)
 
     def delete(self, record: StoredCustomer) -> None:
         record.deleted = True
         record.versions.clear()
+        self._reindex(record)
+
+    def _reindex(self, record: StoredCustomer) -> None:
+        for index in self._indexes.values():
+            index.update(record)
 
     def ordered(self) -> list[StoredCustomer]:
-        return sorted(self._records.values(), key=StoredCustomer.sort_key)
+        """Every customer, deleted ones included, newest first (a copy of the cached order)."""
+        return list(self.in_order())
+
+    def in_order(self) -> Sequence[StoredCustomer]:
+        """The cached newest-first order itself (read only; rebuilt after writes change it)."""
+        if self._order is None:
+            order = sorted(self._records.values(), key=StoredCustomer.sort_key)
+            self._positions = {record.id: i for i, record in enumerate(order)}
+            self._sorted_by = {record.id: record.sort_key() for record in order}
+            self._order = order
+        return self._order
+
+    def positions(self) -> Mapping[str, int]:
+        """Each customer's place in :meth:`ordered` (cursors are placed by it)."""
+        self.in_order()
+        return self._positions
+
+    def add_index(
+        self, name: str, keys_of: Callable[[JSON], Iterable[Hashable]], *, versions: bool = False
+    ) -> None:
+        """Index the customers by ``keys_of`` (see :class:`RecordIndex`), built once here."""
+        index = RecordIndex(keys_of, versions=versions)
+        for record in self._records.values():
+            index.update(record)
+        self._indexes[name] = index
+
+    def lookup(self, name: str, keys: Iterable[Hashable]) -> list[StoredCustomer]:
+        """Candidates for any of ``keys`` in index ``name``, in list order; callers verify them."""
+        index = self._indexes[name]
+        found: set[str] = set()
+        for key in keys:
+            found.update(index.ids.get(key, ()))
+        positions = self.positions()
+        return [self._records[i] for i in sorted(found, key=positions.__getitem__)]
 
     def id_exists(self, customer_id: str) -> bool:
         return customer_id in self._records
 
-    def searchable(self) -> list[tuple[StoredCustomer, JSON]]:
-        """(record, the version search sees) in list order; unindexed and deleted ones left out."""
+    def searchable(
+        self, candidates: Iterable[StoredCustomer] | None = None
+    ) -> list[tuple[StoredCustomer, JSON]]:
+        """(record, the version search sees) in list order; unindexed and deleted ones left out.
+
+        ``candidates`` (in list order) narrows the records considered; default: all of them.
+        """
         horizon = self.clock() - self.search_lag_seconds
         out = []
-        for record in self.ordered():
+        for record in self.in_order() if candidates is None else candidates:
             if record.deleted:
                 continue
             visible = [obj for at, obj in record.versions if at <= horizon]
@@ -352,11 +450,14 @@ def paginate(
     limit: int,
     starting_after: str | None,
     ending_before: str | None,
+    positions: Mapping[str, int] | None = None,
 ) -> tuple[list[T], bool]:
     """One page of a newest-first list and whether more lie beyond it.
 
     Cursors are placed by position in the full list (so a cursor naming a record that the filter
-    hides, or one deleted since, still works); ``include`` filters what is returned.
+    hides, or one deleted since, still works); ``include`` filters what is returned. With
+    ``positions`` (every id's place in the full list) ``items`` may be any in-order part of that
+    list that holds every record ``include`` accepts, e.g. an index's candidates.
     """
     if starting_after is not None and ending_before is not None:
         raise ApiError(
@@ -364,22 +465,38 @@ def paginate(
             "You may only specify one of these parameters: ending_before, starting_after.",
             param="ending_before",
         )
-    ids = [id_of(item) for item in items]
+    if positions is None:
+        positions = {}
+        for i, item in enumerate(items):
+            positions.setdefault(id_of(item), i)
+    places = positions
 
     def position(cursor: str, param: str) -> int:
-        try:
-            return ids.index(cursor)
-        except ValueError:
-            raise missing_customer(cursor, param, status=400) from None
+        place = places.get(cursor)
+        if place is None:
+            raise missing_customer(cursor, param, status=400)
+        return place
+
+    def place_of(item: T) -> int:
+        return places[id_of(item)]
 
     if ending_before is not None:
-        before = [
-            item for item in items[: position(ending_before, "ending_before")] if include(item)
-        ]
-        return before[-limit:], len(before) > limit
-    start = 0 if starting_after is None else position(starting_after, "starting_after") + 1
+        cut = bisect.bisect_left(items, position(ending_before, "ending_before"), key=place_of)
+        before: list[T] = []
+        for i in range(cut - 1, -1, -1):
+            item = items[i]
+            if include(item):
+                before.append(item)
+                if len(before) > limit:
+                    break
+        has_more = len(before) > limit
+        return before[:limit][::-1], has_more
+    start = 0
+    if starting_after is not None:
+        start = bisect.bisect_right(items, position(starting_after, "starting_after"), key=place_of)
     page: list[T] = []
-    for item in items[start:]:
+    for i in range(start, len(items)):
+        item = items[i]
         if include(item):
             if len(page) == limit:
                 return page, True
@@ -427,13 +544,15 @@ def fingerprint(params: Mapping[str, Any]) -> str:
 # -- the customers resource ----------------------------------------------------------------
 
 Handler = Callable[[Request], Awaitable[Response]]
+LIST_EMAIL_INDEX = "list-email"
 
 
 class CustomerApi:
     """Routes for ``/v1/customers`` in Stripe's conventions; subclasses supply the object shape.
 
     Subclasses set the parameter sets and implement :meth:`new_customer`, :meth:`apply_params`,
-    :meth:`deleted_body` and :meth:`email_matches`.
+    :meth:`deleted_body` and :meth:`email_key`. The ``email`` list filter is answered from an
+    index of live customers by :meth:`email_key` of their email.
     """
 
     create_params: ClassVar[frozenset[str]] = frozenset()
@@ -447,6 +566,7 @@ class CustomerApi:
         self.store = store
         self.style = style
         self.idempotency = IdempotencyStore(store.clock)
+        store.add_index(LIST_EMAIL_INDEX, self._list_email_keys)
 
     # hooks ----------------------------------------------------------------------------------
 
@@ -462,9 +582,17 @@ class CustomerApi:
         """The body of a successful DELETE."""
         raise NotImplementedError
 
+    def email_key(self, email: str) -> str:
+        """What the list endpoint's ``email`` filter compares: equal keys match."""
+        raise NotImplementedError
+
     def email_matches(self, stored: str | None, wanted: str) -> bool:
         """The list endpoint's ``email`` filter."""
-        raise NotImplementedError
+        return stored is not None and self.email_key(stored) == self.email_key(wanted)
+
+    def _list_email_keys(self, obj: JSON) -> list[str]:
+        email = obj.get("email")
+        return [self.email_key(email)] if isinstance(email, str) else []
 
     def list_filter(self, params: Mapping[str, Any]) -> Callable[[JSON], bool]:
         """Extra list filters beyond ``email``; none by default."""
@@ -604,13 +732,19 @@ class CustomerApi:
                 return False
             return extra(record.obj)
 
+        candidates: Sequence[StoredCustomer] = (
+            self.store.in_order()
+            if email is None
+            else self.store.lookup(LIST_EMAIL_INDEX, [self.email_key(email)])
+        )
         page, has_more = paginate(
-            self.store.ordered(),
+            candidates,
             lambda r: r.id,
             include,
             limit=limit,
             starting_after=_cursor(params, "starting_after"),
             ending_before=_cursor(params, "ending_before"),
+            positions=self.store.positions(),
         )
         return self.json(
             {

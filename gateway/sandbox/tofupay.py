@@ -169,13 +169,13 @@ class TofupayCustomers(CustomerApi):
     def deleted_body(self, customer_id: str) -> JSON:
         return {"deleted": True, "id": customer_id}
 
-    def email_matches(self, stored: str | None, wanted: str) -> bool:
+    def email_key(self, email: str) -> str:
         """Tofupay's ``email`` filter: exact but case-insensitive.
 
         Tofupay's docs do not say how ``email`` matches; case-insensitive exact match is our
         documented assumption (unlike Stripe's list filter, which is case-sensitive).
         """
-        return stored is not None and stored.casefold() == wanted.casefold()
+        return email.casefold()
 
     def routes(self) -> list[BaseRoute]:
         no_search = Route("/v1/customers/search", self._guard(self._no_search), methods=["GET"])
