@@ -196,14 +196,18 @@ async def measure(
         ][: args.requests]
         query = f"query($e: String!) {{ customerByEmail(email: $e) {{ {CUSTOMER} }} }}"
         samples: list[tuple[float, int]] = []
+        calls: list[int] = []
         cpu_before = cpu_seconds(pid)
         for email in emails:
             started = time.perf_counter()
             await post(client, graphql, query, {"e": email})
             elapsed = time.perf_counter() - started
-            samples.append((elapsed, waves(await sandbox.drain(client), latency_s)))
+            entries = await sandbox.drain(client)
+            calls.append(len(entries))
+            samples.append((elapsed, waves(entries, latency_s)))
         gateway_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / len(emails)
         report("customerByEmail", samples, latency_s)
+        print(f"- upstream calls per request: mean {statistics.mean(calls):.1f}")
         print(f"- gateway CPU per request (its own overhead): {gateway_cpu_ms:.1f} ms")
 
         page_query = SHAPES["customers(first: 50)"][0]

@@ -131,7 +131,11 @@ def _canonical(records: Iterable[CustomerRecord]) -> dict[RecordRef, CustomerRec
     copies: dict[RecordRef, list[CustomerRecord]] = defaultdict(list)
     for record in records:
         copies[record.ref].append(record)
-    chosen = {ref: min(found, key=lambda r: (r.deleted, repr(r))) for ref, found in copies.items()}
+    chosen = {
+        # repr() of a record (raw object included) is costly: only for real duplicates.
+        ref: found[0] if len(found) == 1 else min(found, key=lambda r: (r.deleted, repr(r)))
+        for ref, found in copies.items()
+    }
     return {ref: chosen[ref] for ref in sorted(chosen) if not chosen[ref].deleted}
 
 
