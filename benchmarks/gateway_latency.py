@@ -265,7 +265,8 @@ def report(name: str, samples: list[tuple[float, int]], latency_s: float) -> Non
         f"- overhead over each request's own floor: p50 {pct(overhead, 0.5):.1f} ms, "
         f"p99 {pct(overhead, 0.99):.1f} ms"
     )
-    print(f"- p50 / provider latency: {pct(ms, 0.5) / (latency_s * 1000):.2f}x")
+    if latency_s > 0:
+        print(f"- p50 / provider latency: {pct(ms, 0.5) / (latency_s * 1000):.2f}x")
 
 
 def main() -> None:
