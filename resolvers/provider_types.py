@@ -1,7 +1,8 @@
 """One typed GraphQL record per provider: its own fields under GraphQL names, plus opt-in ``raw``.
 
-Each type wraps a :class:`CustomerRecord`; fields read the normalised record where the adapter
-already did the work (money, dates) and the raw provider object for provider-only fields.
+Each type wraps a :class:`CustomerRecord`. Fields read the normalised record where the adapter
+already did the work (money, dates, addresses) and the raw provider object for provider-only
+fields; the resolvers below are shared, so each type is a list of declarations.
 """
 
 from __future__ import annotations
@@ -15,11 +16,6 @@ from strawberry.scalars import JSON
 from gateway.providers.base import CustomerRecord
 from gateway.providers.base import Money as MoneyRecord
 from resolvers.scalars import Address, Money, raw_get, raw_str, unix_time
-
-
-def _money(record: CustomerRecord, name: str) -> Money | None:
-    value = record.metrics.get(name)
-    return Money.of(value) if isinstance(value, MoneyRecord) else None
 
 
 @strawberry.interface(description="Fields every provider record has.")
@@ -43,194 +39,161 @@ class ProviderRecord:
         return JSON(dict(self.record.raw))
 
 
+# Resolvers shared by several types: the normalised record's fields.
+
+
+def _phone(root: ProviderRecord) -> str | None:
+    return root.record.phone
+
+
+def _company(root: ProviderRecord) -> str | None:
+    return root.record.company
+
+
+def _currency(root: ProviderRecord) -> str | None:
+    return root.record.currency
+
+
+def _status(root: ProviderRecord) -> str | None:
+    return root.record.status
+
+
+def _address(root: ProviderRecord) -> Address | None:
+    return Address.of(root.record.address)
+
+
+def _created(root: ProviderRecord) -> datetime | None:
+    return root.record.created_at or unix_time(raw_get(root.record.raw, "created"))
+
+
+def _own_id(root: ProviderRecord) -> str:
+    return root.record.id
+
+
+# Field factories for values read from the raw provider object or the record's metrics.
+
+
+def raw_text(*path: str, description: str | None = None) -> Any:
+    """A ``String`` field: the raw object's value at ``path``, ``null`` when absent or blank."""
+
+    def resolve(root: ProviderRecord) -> str | None:
+        return raw_str(root.record.raw, *path)
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def raw_flag(key: str) -> Any:
+    """A ``Boolean`` field: the raw object's ``key`` when it is a boolean."""
+
+    def resolve(root: ProviderRecord) -> bool | None:
+        value = raw_get(root.record.raw, key)
+        return value if isinstance(value, bool) else None
+
+    return strawberry.field(resolver=resolve)
+
+
+def money(metric: str, description: str | None = None) -> Any:
+    """A ``Money`` field from the record's normalised metrics."""
+
+    def resolve(root: ProviderRecord) -> Money | None:
+        value = root.record.metrics.get(metric)
+        return Money.of(value) if isinstance(value, MoneyRecord) else None
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def _metadata(root: ProviderRecord) -> JSON:
+    value = raw_get(root.record.raw, "metadata")
+    return JSON(dict(value) if isinstance(value, dict) else {})
+
+
+def _internal_id(root: ProviderRecord) -> int | None:
+    value = raw_get(root.record.raw, "id")
+    return value if isinstance(value, int) else None
+
+
+def _external_ids(root: ProviderRecord) -> list[str]:
+    value = raw_get(root.record.raw, "external_ids")
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _subscription_count(root: ProviderRecord) -> int | None:
+    value = root.record.metrics.get("currentSubscriptionCount")
+    return value if isinstance(value, int) else None
+
+
 @strawberry.type(description="A Stripe customer.")
 class StripeCustomer(ProviderRecord):
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.record.phone
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return raw_str(self.record.raw, "description")
-
-    @strawberry.field
-    def address(self) -> Address | None:
-        return Address.of(self.record.address)
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self.record.currency
-
-    @strawberry.field(description="Balance in minor units; negative is credit.")
-    def balance(self) -> Money | None:
-        return _money(self.record, "balance")
-
-    @strawberry.field
-    def delinquent(self) -> bool | None:
-        value = raw_get(self.record.raw, "delinquent")
-        return value if isinstance(value, bool) else None
-
-    @strawberry.field
-    def created(self) -> datetime | None:
-        return self.record.created_at
-
-    @strawberry.field
-    def metadata(self) -> JSON:
-        value = raw_get(self.record.raw, "metadata")
-        return JSON(dict(value) if isinstance(value, dict) else {})
-
-    @strawberry.field
-    def livemode(self) -> bool | None:
-        value = raw_get(self.record.raw, "livemode")
-        return value if isinstance(value, bool) else None
+    phone: str | None = strawberry.field(resolver=_phone)
+    description: str | None = raw_text("description")
+    address: Address | None = strawberry.field(resolver=_address)
+    currency: str | None = strawberry.field(resolver=_currency)
+    balance: Money | None = money("balance", "Balance in minor units; negative is credit.")
+    delinquent: bool | None = raw_flag("delinquent")
+    created: datetime | None = strawberry.field(resolver=_created)
+    metadata: JSON = strawberry.field(resolver=_metadata)
+    livemode: bool | None = raw_flag("livemode")
 
 
 @strawberry.type(description="A ChartMogul customer.")
 class ChartMogulCustomer(ProviderRecord):
-    @strawberry.field(description="ChartMogul's uuid (cus_<uuid>): not a Stripe id.")
-    def uuid(self) -> str:
-        return self.record.id
-
-    @strawberry.field(description="ChartMogul's internal integer id.")
-    def internal_id(self) -> int | None:
-        value = raw_get(self.record.raw, "id")
-        return value if isinstance(value, int) else None
-
-    @strawberry.field
-    def external_id(self) -> str | None:
-        return raw_str(self.record.raw, "external_id")
-
-    @strawberry.field
-    def external_ids(self) -> list[str]:
-        value = raw_get(self.record.raw, "external_ids")
-        return [str(v) for v in value] if isinstance(value, list) else []
-
-    @strawberry.field
-    def data_source_uuid(self) -> str | None:
-        return raw_str(self.record.raw, "data_source_uuid")
-
-    @strawberry.field
-    def company(self) -> str | None:
-        return self.record.company
-
-    @strawberry.field
-    def status(self) -> str | None:
-        return self.record.status
-
-    @strawberry.field
-    def customer_since(self) -> datetime | None:
-        return self.record.created_at
-
-    @strawberry.field
-    def address(self) -> Address | None:
-        return Address.of(self.record.address)
-
-    @strawberry.field
-    def mrr(self) -> Money | None:
-        return _money(self.record, "mrr")
-
-    @strawberry.field
-    def arr(self) -> Money | None:
-        return _money(self.record, "arr")
-
-    @strawberry.field
-    def billing_system_type(self) -> str | None:
-        return raw_str(self.record.raw, "billing-system-type")
-
-    @strawberry.field
-    def chartmogul_url(self) -> str | None:
-        return raw_str(self.record.raw, "chartmogul-url")
+    uuid: str = strawberry.field(
+        resolver=_own_id, description="ChartMogul's uuid (cus_<uuid>): not a Stripe id."
+    )
+    internal_id: int | None = strawberry.field(
+        resolver=_internal_id, description="ChartMogul's internal integer id."
+    )
+    external_id: str | None = raw_text("external_id")
+    external_ids: list[str] = strawberry.field(resolver=_external_ids)
+    data_source_uuid: str | None = raw_text("data_source_uuid")
+    company: str | None = strawberry.field(resolver=_company)
+    status: str | None = strawberry.field(resolver=_status)
+    customer_since: datetime | None = strawberry.field(resolver=_created)
+    address: Address | None = strawberry.field(resolver=_address)
+    mrr: Money | None = money("mrr")
+    arr: Money | None = money("arr")
+    billing_system_type: str | None = raw_text("billing-system-type")
+    chartmogul_url: str | None = raw_text("chartmogul-url")
 
 
 @strawberry.type(description="A FirstOfficer customer (metrics refreshed hourly by FirstOfficer).")
 class FirstOfficerCustomer(ProviderRecord):
-    @strawberry.field
-    def stripe_id(self) -> str | None:
-        return raw_str(self.record.raw, "stripe_id")
-
-    @strawberry.field
-    def extra_id(self) -> str | None:
-        return raw_str(self.record.raw, "extra_id")
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self.record.currency
-
-    @strawberry.field
-    def current_mrr(self) -> Money | None:
-        return _money(self.record, "currentMrr")
-
-    @strawberry.field
-    def total_contract_value(self) -> Money | None:
-        return _money(self.record, "totalContractValue")
-
-    @strawberry.field
-    def current_subscription_count(self) -> int | None:
-        value = self.record.metrics.get("currentSubscriptionCount")
-        return value if isinstance(value, int) else None
-
-    @strawberry.field(description="'active' while the customer has subscriptions, else 'lost'.")
-    def status(self) -> str | None:
-        return self.record.status
+    stripe_id: str | None = raw_text("stripe_id")
+    extra_id: str | None = raw_text("extra_id")
+    currency: str | None = strawberry.field(resolver=_currency)
+    current_mrr: Money | None = money("currentMrr")
+    total_contract_value: Money | None = money("totalContractValue")
+    current_subscription_count: int | None = strawberry.field(resolver=_subscription_count)
+    status: str | None = strawberry.field(
+        resolver=_status, description="'active' while the customer has subscriptions, else 'lost'."
+    )
 
 
 @strawberry.type(description="A Lago customer.")
 class LagoCustomer(ProviderRecord):
-    @strawberry.field(description="Lago's own uuid.")
-    def lago_id(self) -> str | None:
-        return raw_str(self.record.raw, "lago_id")
-
-    @strawberry.field(description="The company's own id; every Lago path uses it.")
-    def external_id(self) -> str:
-        return self.record.id
-
-    @strawberry.field
-    def legal_name(self) -> str | None:
-        return raw_str(self.record.raw, "legal_name")
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.record.phone
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self.record.currency
-
-    @strawberry.field
-    def address(self) -> Address | None:
-        return Address.of(self.record.address)
-
-    @strawberry.field(description="billing_configuration.provider_customer_id (a Stripe id).")
-    def provider_customer_id(self) -> str | None:
-        return raw_str(self.record.raw, "billing_configuration", "provider_customer_id")
-
-    @strawberry.field
-    def created_at(self) -> datetime | None:
-        return self.record.created_at
+    lago_id: str | None = raw_text("lago_id", description="Lago's own uuid.")
+    external_id: str = strawberry.field(
+        resolver=_own_id, description="The company's own id; every Lago path uses it."
+    )
+    legal_name: str | None = raw_text("legal_name")
+    phone: str | None = strawberry.field(resolver=_phone)
+    currency: str | None = strawberry.field(resolver=_currency)
+    address: Address | None = strawberry.field(resolver=_address)
+    provider_customer_id: str | None = raw_text(
+        "billing_configuration",
+        "provider_customer_id",
+        description="billing_configuration.provider_customer_id (a Stripe id).",
+    )
+    created_at: datetime | None = strawberry.field(resolver=_created)
 
 
 @strawberry.type(description="A Tofupay customer.")
 class TofupayCustomer(ProviderRecord):
-    @strawberry.field
-    def description(self) -> str | None:
-        return raw_str(self.record.raw, "description")
-
-    @strawberry.field
-    def currency(self) -> str | None:
-        return self.record.currency
-
-    @strawberry.field
-    def account_balance(self) -> Money | None:
-        return _money(self.record, "balance")
-
-    @strawberry.field
-    def delinquent(self) -> bool | None:
-        value = raw_get(self.record.raw, "delinquent")
-        return value if isinstance(value, bool) else None
-
-    @strawberry.field
-    def created(self) -> datetime | None:
-        return self.record.created_at or unix_time(raw_get(self.record.raw, "created"))
+    description: str | None = raw_text("description")
+    currency: str | None = strawberry.field(resolver=_currency)
+    account_balance: Money | None = money("balance")
+    delinquent: bool | None = raw_flag("delinquent")
+    created: datetime | None = strawberry.field(resolver=_created)
 
 
 PROVIDER_TYPES: dict[str, type[Any]] = {
