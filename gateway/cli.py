@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -206,7 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"customer-gateway: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"customer-gateway: {exc}", file=sys.stderr)
+        print(f"customer-gateway: {exc.strerror or exc}", file=sys.stderr)
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                "Another process holds that port (a sandbox or gateway still running?). "
+                "Stop it, or choose other ports: serve --port N --sandbox-base-port N "
+                "(0 picks free ports), sandbox --base-port N.",
+                file=sys.stderr,
+            )
         return 1
     return 0
 

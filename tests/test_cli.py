@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -148,3 +149,22 @@ def test_a_dataset_file_is_served(tmp_path: Path) -> None:
             timeout=10,
         ).json()
         assert body == {"data": {"customerByEmail": {"name": "Mine Ltd"}}}
+
+
+def test_a_busy_port_is_named_with_a_way_out() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "sandbox", "--base-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--base-port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -44,6 +44,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind(address)
         sock.listen(128)
         sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        # The bare "[Errno 98] Address already in use" names no address.
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     except BaseException:
         sock.close()
         raise
