@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -22,6 +24,26 @@ if TYPE_CHECKING:
     from gateway.sandbox.dataset import Dataset
 
 AdapterT = TypeVar("AdapterT", bound=ProviderAdapter)
+
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+"""The provider reference documents beside the repository (``../shared/reference``)."""
+
+
+def shared_reference(name: str, env: str | None = None) -> Path:
+    """A reference document's path; ``env`` names a variable that overrides it.
+
+    Missing documents skip the test on a developer's machine but fail it in CI (``CI=true``),
+    where ``shared/`` is always beside the clone: a silent skip there would hide a fidelity test.
+    """
+    path = Path(os.environ[env]) if env and os.environ.get(env) else SHARED_REFERENCE / name
+    if not path.is_file():
+        message = f"reference document {path} not found" + (f" (set {env})" if env else "")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture

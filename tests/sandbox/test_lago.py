@@ -8,10 +8,8 @@ meta and error bodies stay what the real API documents.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,8 +36,8 @@ from starlette.types import ASGIApp
 
 from gateway.sandbox.base import SimulatorState, simulator_state
 from gateway.sandbox.lago import create_app, seed_record
+from tests.conftest import shared_reference
 
-SPEC_FILE = Path(os.environ.get("LAGO_OPENAPI", "/work/shared/reference/lago-openapi.yaml"))
 SPEC_URI = "urn:lago-openapi"
 KEY = "lago_sandbox_test_key"
 
@@ -125,9 +123,8 @@ class OpenAPI:
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
-    if not SPEC_FILE.is_file():
-        pytest.skip(f"Lago OpenAPI document not found at {SPEC_FILE} (set LAGO_OPENAPI)")
-    document = yaml.safe_load(SPEC_FILE.read_text())
+    spec_file = shared_reference("lago-openapi.yaml", env="LAGO_OPENAPI")
+    document = yaml.safe_load(spec_file.read_text())
     dialect = DRAFT4 if str(document["openapi"]).startswith("3.0") else DRAFT202012
     resource = dialect.create_resource(document)
     return OpenAPI(document, Registry().with_resource(SPEC_URI, resource))

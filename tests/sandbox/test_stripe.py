@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,9 +16,9 @@ from starlette.types import ASGIApp
 from gateway.sandbox.base import simulator_state
 from gateway.sandbox.stripe import create_app, parse_query, seed_record
 from gateway.sandbox.stripe_like import ApiError, customer_api
+from tests.conftest import shared_reference
 
 KEY = "sk_test_sandbox"
-FIXTURES = Path("/work/shared/reference/stripe-customer-fixtures.json")
 BASE_CREATED = 1_700_000_000
 
 
@@ -102,7 +101,7 @@ def test_customer_lifecycle_through_the_sdk(client: stripe.StripeClient) -> None
 
 
 def test_customer_object_has_every_documented_field(client: stripe.StripeClient) -> None:
-    fixture = json.loads(FIXTURES.read_text())
+    fixture = json.loads(shared_reference("stripe-customer-fixtures.json").read_text())
     created = client.v1.customers.create(params={"email": "shape@example.com"}).to_dict()
     assert set(created) == set(fixture["customer"])
     assert created["invoice_settings"] == {
