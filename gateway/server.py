@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -21,6 +23,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
 from gateway.providers.base import ProviderAdapter
+from gateway.providers.http import count_upstream_calls
 from gateway.providers.registry import build_adapters
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
@@ -29,6 +32,8 @@ from resolvers.extensions import finalise_errors
 from resolvers.schema import build_schema
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+access_log = logging.getLogger("customer_gateway.access")
 
 EXAMPLE_QUERY = """\
 # customer-gateway: one Customer across Stripe, ChartMogul, FirstOfficer, Lago and Tofupay.
@@ -70,8 +75,10 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        started = time.perf_counter()
         try:
-            response = await self.run(request)
+            with count_upstream_calls() as calls:
+                response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
             response = JSONResponse(
@@ -82,6 +89,7 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)
+        _log_request(request, response.status_code, time.perf_counter() - started, calls)
 
     async def get_context(self, request: Any, response: Any) -> GatewayContext:
         state = request.app.state
@@ -127,6 +135,23 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
                 + html[end:]
             )
         return HTMLResponse(html)
+
+
+def _log_request(request: Request, status: int, seconds: float, calls: Mapping[str, int]) -> None:
+    """One line per GraphQL request: what it cost, upstream and in time, and who degraded."""
+    if request.method == "GET" and "query" not in request.query_params:
+        return  # the GraphiQL page, not an operation
+    context = getattr(request.state, "gateway_context", None)
+    degraded = sorted(context.degraded) if context is not None else []
+    upstream = " ".join(f"{name}={count}" for name, count in sorted(calls.items())) or "none"
+    access_log.info(
+        "graphql status=%d ms=%.1f upstream_calls=%d [%s] degraded=%s",
+        status,
+        seconds * 1000,
+        sum(calls.values()),
+        upstream,
+        ",".join(degraded) or "none",
+    )
 
 
 def _circuit_state(adapter: ProviderAdapter) -> str:

@@ -9,10 +9,13 @@ a concurrency cap, a client-side rate limit and a circuit breaker. Every failure
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -35,6 +38,22 @@ from gateway.providers.resilience import (
 logger = logging.getLogger("customer_gateway.providers")
 
 _BREAKER_FAILURES = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.BAD_RESPONSE})
+
+_upstream_calls: ContextVar[Counter[str] | None] = ContextVar("upstream_calls", default=None)
+
+
+@contextlib.contextmanager
+def count_upstream_calls() -> Iterator[Counter[str]]:
+    """Count the HTTP requests sent to each provider within the block (this task and the tasks
+    it starts), e.g. to log what one GraphQL request cost upstream."""
+    counter: Counter[str] = Counter()
+    token = _upstream_calls.set(counter)
+    try:
+        yield counter
+    finally:
+        _upstream_calls.reset(token)
+
+
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods retried without an idempotency key: they change nothing upstream."""
 _FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -332,6 +351,8 @@ class ProviderHTTP:
                 await self.rate_limiter.acquire()
                 async with self._semaphore:
                     sending = True
+                    if (calls := _upstream_calls.get()) is not None:
+                        calls[self.provider] += 1
                     response = await self.client.request(
                         method,
                         path,
