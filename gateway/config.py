@@ -19,37 +19,35 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final
 
-PROVIDERS: Final = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")
 
-SANDBOX_KEYS: Final[Mapping[str, str]] = {
-    "stripe": "sk_test_sandbox",
-    "chartmogul": "sandbox",
-    "firstofficer": "sandbox",
-    "lago": "sandbox",
-    "tofupay": "sk_test_sandbox",
+@dataclass(frozen=True, slots=True)
+class ProviderDefaults:
+    """What the gateway knows about a provider before any configuration."""
+
+    base_url: str
+    """The real API (an adapter adds its own path prefix)."""
+    rate_limit: float
+    """Documented requests/second; the client-side limiter's default (0: none documented)."""
+    sandbox_key: str
+    sandbox_port: int
+
+
+# One row per provider; the order is the sandbox's port order and the CLI's listing order.
+PROVIDER_DEFAULTS: Final[Mapping[str, ProviderDefaults]] = {
+    # 25/s is test mode; live mode allows 100/s.
+    "stripe": ProviderDefaults("https://api.stripe.com", 25.0, "sk_test_sandbox", 8101),
+    "chartmogul": ProviderDefaults("https://api.chartmogul.com", 40.0, "sandbox", 8102),
+    # Documented as unlimited.
+    "firstofficer": ProviderDefaults("https://api.firstofficer.io", 0.0, "sandbox", 8103),
+    "lago": ProviderDefaults("https://api.getlago.com", 50.0, "sandbox", 8104),
+    # Stripe-like; assumed to match Stripe's test-mode limit.
+    "tofupay": ProviderDefaults("https://api.tofupay.com", 25.0, "sk_test_sandbox", 8105),
 }
-SANDBOX_PORTS: Final[Mapping[str, int]] = {
-    "stripe": 8101,
-    "chartmogul": 8102,
-    "firstofficer": 8103,
-    "lago": 8104,
-    "tofupay": 8105,
-}
-REAL_BASE_URLS: Final[Mapping[str, str]] = {
-    "stripe": "https://api.stripe.com",
-    "chartmogul": "https://api.chartmogul.com",
-    "firstofficer": "https://api.firstofficer.io",
-    "lago": "https://api.getlago.com",
-    "tofupay": "https://api.tofupay.com",
-}
-# Documented upstream rate limits (requests/second); the client-side limiter defaults to these.
-DOCUMENTED_RATE_LIMITS: Final[Mapping[str, float]] = {
-    "stripe": 25.0,  # test mode; live mode allows 100
-    "chartmogul": 40.0,
-    "firstofficer": 0.0,  # documented as unlimited
-    "lago": 50.0,
-    "tofupay": 25.0,  # Stripe-like; assumed to match Stripe test mode
-}
+PROVIDERS: Final = tuple(PROVIDER_DEFAULTS)
+SANDBOX_KEYS: Final = {name: d.sandbox_key for name, d in PROVIDER_DEFAULTS.items()}
+SANDBOX_PORTS: Final = {name: d.sandbox_port for name, d in PROVIDER_DEFAULTS.items()}
+REAL_BASE_URLS: Final = {name: d.base_url for name, d in PROVIDER_DEFAULTS.items()}
+DOCUMENTED_RATE_LIMITS: Final = {name: d.rate_limit for name, d in PROVIDER_DEFAULTS.items()}
 
 
 class ConfigError(ValueError):
