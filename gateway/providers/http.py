@@ -182,6 +182,9 @@ class ProviderHTTP:
             # on every request (see docs/benchmarks.md).
             transport=transport or AiohttpTransport(limits=limits),
         )
+        # Relative paths join the base URL as httpx would: base path + "/" + path.
+        base = str(self.client.base_url)
+        self._base = base if base.endswith("/") else base + "/"
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
@@ -312,6 +315,20 @@ class ProviderHTTP:
             # No-op after a verdict; frees the slot after a cancellation or a local timeout.
             self.breaker.release_probe(permit)
 
+    def _absolute(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
+        """The request URL as one absolute string, query encoded by httpx's own rules.
+
+        Same URL as ``base_url`` + ``path`` + ``params`` would give, but httpx then parses one
+        URL instead of merging and re-parsing three times: ~50 µs less CPU per call
+        (benchmarks/client_overhead.py).
+        """
+        url = self._base + path.lstrip("/")
+        if params is not None:
+            # Like httpx: given params (even empty) replace a query written into the path.
+            query = str(httpx.QueryParams(params))
+            url = url.partition("?")[0] + (f"?{query}" if query else "")
+        return url
+
     def _record_failure(self, permit: Permit) -> None:
         before = self.breaker.state
         self.breaker.record_failure(permit)
@@ -355,8 +372,7 @@ class ProviderHTTP:
                         calls[self.provider] += 1
                     response = await self.client.request(
                         method,
-                        path,
-                        params=params,
+                        self._absolute(path, params),
                         data=data,
                         content=content,
                         json=json_body,

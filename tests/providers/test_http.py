@@ -813,3 +813,26 @@ async def test_default_headers_are_sent_and_auth_wins(demo: Demo) -> None:
     assert await http.request("GET", "/v1/items/it_1") == {"id": "it_1", "object": "item"}
     await http.aclose()
     assert log_of(app)[0].headers["stripe-version"] == "2026-10-28.endive"
+
+
+@pytest.mark.parametrize("base", ["http://p.test", "http://p.test/", "http://p.test/api/v1"])
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/customers/cus_1", None),
+        ("/v1/customers", {"email": "a+b@x.example", "limit": 100}),
+        ("/v1/customers/search", [("query", "email:'a' OR email:'b'"), ("expand[]", "x")]),
+        ("/v2/customers/a%20b%2Fc", {}),
+        ("/v1/customers?limit=1", {"email": "ümlaut@x.example"}),
+        ("/v1/customers?limit=1", {}),
+    ],
+)
+def test_request_urls_match_what_httpx_would_build(
+    base: str, path: str, params: dict[str, object] | list[tuple[str, str]] | None
+) -> None:
+    """ProviderHTTP builds one absolute URL itself (cheaper); it must be httpx's URL exactly."""
+    settings = ProviderSettings(name="stripe", base_url=base, api_key="k")
+    http = ProviderHTTP(settings, auth_headers={}, error_parser=json_error_parser(("error",)))
+    expected = http.client.build_request("GET", path, params=params).url
+
+    assert httpx.URL(http._absolute(path, params)) == expected
