@@ -52,6 +52,23 @@ SHAPES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def wait_cost(waits: int = 100, seconds: float = 0.02) -> tuple[float, float]:
+    """This machine's cost of one blocked event-loop wait: (extra wall ms, CPU ms).
+
+    On a plain Linux host both are a few microseconds. Where syscalls are costly (sandboxed
+    kernels), every wait a request makes for its providers adds to the figures below.
+    """
+
+    async def run() -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(waits):
+            await asyncio.sleep(seconds)
+        extra = (time.perf_counter() - wall - waits * seconds) * 1000 / waits
+        return extra, (time.process_time() - cpu) * 1000 / waits
+
+    return asyncio.run(run())
+
+
 def free_port_block(count: int) -> int:
     """A first port such that ``count`` consecutive ports are free on 127.0.0.1."""
     for base in range(20100, 60000, 10):
@@ -300,6 +317,11 @@ def main() -> None:
             env[f"{prefix}_RATE_LIMIT"] = "0"
     sandbox_args = ["sandbox", "--base-port", str(base), "--customers", str(args.customers)]
     print("# customer-gateway benchmark")
+    extra_ms, cpu_ms = wait_cost()
+    print(
+        f"\nmachine calibration: one blocked event-loop wait costs {extra_ms:.2f} ms extra wall "
+        f"time and {cpu_ms:.2f} ms CPU"
+    )
     print(
         f"\nlatency {args.latency_ms:g} ms per provider call; per-provider concurrency cap "
         f"{args.max_concurrency}; client-side rate limits {args.rate_limits}; "
