@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.identity import InvalidCustomerId, decode_customer_id, normalise_email, resolve
@@ -32,9 +33,9 @@ DEFAULT_PAGE_SIZE = 20
 async def _find(
     ctx: GatewayContext,
     *,
-    keys: list[Key] = (),  # type: ignore[assignment]
-    refs: list[RecordRef] = (),  # type: ignore[assignment]
-    seed: list[CustomerRecord] = (),  # type: ignore[assignment]
+    keys: Sequence[Key] = (),
+    refs: Sequence[RecordRef] = (),
+    seed: Sequence[CustomerRecord] = (),
     want: RecordRef | None = None,
     email: str | None = None,
 ) -> Customer | None:

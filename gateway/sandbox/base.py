@@ -261,7 +261,8 @@ def nest_form(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
                 wanted = "a list" if want_list else "a hash"
                 raise FormError(f"{key}: {parts[0]!r} is used both as {_shape(child)} and {wanted}")
             node = child
-    return _finish(root)  # type: ignore[no-any-return]
+    finished: dict[str, Any] = _finish(root)
+    return finished
 
 
 class SandboxMiddleware:
