@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import functools
 import hashlib
 import json
@@ -35,12 +34,12 @@ from gateway.sandbox.stripe_like import (
     StoredCustomer,
     check_known,
     email_param,
-    generate_id,
     int_param,
     key_matches,
     merge_metadata,
     parse_limit,
     query_params,
+    seed_customer,
     seed_store,
     string_param,
     unknown_parameter,
@@ -113,33 +112,16 @@ def seed_record(record: Mapping[str, Any]) -> dict[str, Any]:
 
     ``{"id": ..., "deleted": true}`` seeds a deleted customer.
     """
-    if not isinstance(record, Mapping):
-        raise ValueError(f"a Stripe customer must be an object, not {type(record).__name__}")
-    customer_id = record.get("id")
-    if customer_id is None:
-        customer_id = generate_id("cus_")
-    if not isinstance(customer_id, str) or not customer_id:
-        raise ValueError(f"customer id must be a non-empty string, not {customer_id!r}")
-    if record.get("object", "customer") != "customer":
-        raise ValueError(f"{customer_id}: object must be 'customer'")
-    if record.get("deleted"):
-        return {"id": customer_id, "object": "customer", "deleted": True}
-    created = record.get("created", 0)
-    if not isinstance(created, int) or isinstance(created, bool):
-        raise ValueError(f"{customer_id}: created must be a unix timestamp (integer)")
-    obj = default_customer(customer_id, created)
-    for key, value in record.items():
-        obj[key] = copy.deepcopy(value)
-    for key in ("email", "name", "phone", "description", "currency"):
-        if obj[key] is not None and not isinstance(obj[key], str):
-            raise ValueError(f"{customer_id}: {key} must be a string or null")
-    if not isinstance(obj["balance"], int) or isinstance(obj["balance"], bool):
-        raise ValueError(f"{customer_id}: balance must be an integer")
-    metadata = obj["metadata"]
-    if not isinstance(metadata, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
-    ):
-        raise ValueError(f"{customer_id}: metadata must map strings to strings")
+    obj = seed_customer(
+        record,
+        provider="Stripe",
+        defaults=default_customer,
+        string_fields=("email", "name", "phone", "description", "currency"),
+        balance_field="balance",
+    )
+    if obj.get("deleted"):
+        return obj
+    customer_id, created = obj["id"], obj["created"]
     if obj["address"] is not None:
         if not isinstance(obj["address"], dict):
             raise ValueError(f"{customer_id}: address must be an object or null")

@@ -762,6 +762,51 @@ def _cursor(params: Mapping[str, Any], name: str) -> str | None:
     return string_param(params, name)
 
 
+def seed_customer(
+    record: Any,
+    *,
+    provider: str,
+    defaults: Callable[[str, int], dict[str, Any]],
+    string_fields: Iterable[str],
+    balance_field: str,
+) -> dict[str, Any]:
+    """A Stripe-style seed customer completed with ``defaults``: the checks both providers share.
+
+    Raises ``ValueError`` naming a bad field. ``{"id": ..., "deleted": true}`` gives the
+    deleted stub (``deleted`` is then set; callers add no more). Provider-specific fields are
+    the caller's to check.
+    """
+    if not isinstance(record, Mapping):
+        raise ValueError(f"a {provider} customer must be an object, not {type(record).__name__}")
+    customer_id = record.get("id")
+    if customer_id is None:
+        customer_id = generate_id("cus_")
+    if not isinstance(customer_id, str) or not customer_id:
+        raise ValueError(f"customer id must be a non-empty string, not {customer_id!r}")
+    if record.get("object", "customer") != "customer":
+        raise ValueError(f"{customer_id}: object must be 'customer'")
+    if record.get("deleted"):
+        return {"id": customer_id, "object": "customer", "deleted": True}
+    created = record.get("created", 0)
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise ValueError(f"{customer_id}: created must be a unix timestamp (integer)")
+    obj = defaults(customer_id, created)
+    for key, value in record.items():
+        obj[key] = copy.deepcopy(value)
+    for key in string_fields:
+        if obj[key] is not None and not isinstance(obj[key], str):
+            raise ValueError(f"{customer_id}: {key} must be a string or null")
+    balance = obj[balance_field]
+    if not isinstance(balance, int) or isinstance(balance, bool):
+        raise ValueError(f"{customer_id}: {balance_field} must be an integer")
+    metadata = obj["metadata"]
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise ValueError(f"{customer_id}: metadata must map strings to strings")
+    return obj
+
+
 def seed_store(
     store: CustomerStore,
     records: Iterable[Mapping[str, Any]],

@@ -8,7 +8,6 @@ There is no search endpoint.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -32,6 +31,7 @@ from gateway.sandbox.stripe_like import (
     int_param,
     key_matches,
     merge_metadata,
+    seed_customer,
     seed_store,
     string_param,
 )
@@ -93,32 +93,16 @@ def card_source(customer_id: str, now: dt.datetime) -> JSON:
 
 def seed_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A seed customer completed with defaults; raises ``ValueError`` naming a bad field."""
-    if not isinstance(record, Mapping):
-        raise ValueError(f"a Tofupay customer must be an object, not {type(record).__name__}")
-    customer_id = record.get("id") or generate_id("cus_")
-    if not isinstance(customer_id, str):
-        raise ValueError(f"customer id must be a string, not {customer_id!r}")
-    if record.get("object", "customer") != "customer":
-        raise ValueError(f"{customer_id}: object must be 'customer'")
-    if record.get("deleted"):
-        return {"id": customer_id, "object": "customer", "deleted": True}
-    created = record.get("created", 0)
-    if not isinstance(created, int) or isinstance(created, bool):
-        raise ValueError(f"{customer_id}: created must be a unix timestamp (integer)")
-    obj = default_customer(customer_id, created)
-    for key, value in record.items():
-        obj[key] = copy.deepcopy(value)
-    for key in ("email", "description", "currency"):
-        if obj[key] is not None and not isinstance(obj[key], str):
-            raise ValueError(f"{customer_id}: {key} must be a string or null")
-    balance = obj["account_balance"]
-    if not isinstance(balance, int) or isinstance(balance, bool):
-        raise ValueError(f"{customer_id}: account_balance must be an integer")
-    metadata = obj["metadata"]
-    if not isinstance(metadata, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
-    ):
-        raise ValueError(f"{customer_id}: metadata must map strings to strings")
+    obj = seed_customer(
+        record,
+        provider="Tofupay",
+        defaults=default_customer,
+        string_fields=("email", "description", "currency"),
+        balance_field="account_balance",
+    )
+    if obj.get("deleted"):
+        return obj
+    customer_id = obj["id"]
     for key in ("sources", "subscriptions"):
         if not isinstance(obj[key], dict) or not isinstance(obj[key].get("data"), list):
             raise ValueError(f"{customer_id}: {key} must be a list object with data")
