@@ -22,7 +22,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
-from gateway.providers.base import ProviderAdapter
+from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.registry import build_adapters
 from gateway.writes.idempotency import IdempotencyStore

@@ -9,10 +9,11 @@ from typing import Any
 import strawberry
 
 from gateway.config import Settings
-from gateway.providers.base import ProviderAdapter, ProviderError
+from gateway.core.loaders import Loaders
+from gateway.errors import ProviderError
+from gateway.providers.contract import ProviderAdapter
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
-from resolvers.loaders import Loaders
 
 
 @dataclass

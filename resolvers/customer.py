@@ -15,10 +15,11 @@ from typing import Any
 import strawberry
 from strawberry.types.info import Info as StrawberryInfo
 
+from gateway.errors import ProviderError
 from gateway.identity import FieldValue, MergedCustomer, encode_customer_id
-from gateway.providers.base import Address as AddressRecord
-from gateway.providers.base import CustomerRecord, ProviderError, RecordRef
-from gateway.providers.base import Money as MoneyRecord
+from gateway.model import Address as AddressRecord
+from gateway.model import CustomerRecord, RecordRef
+from gateway.model import Money as MoneyRecord
 from resolvers.errors import provider_error
 from resolvers.provider_types import (
     ChartMogulCustomer,
@@ -192,7 +193,7 @@ class Customer:
 
     @classmethod
     async def resolve_reference(cls, info: StrawberryInfo, id: strawberry.ID) -> Customer | None:
-        from resolvers.service import customer_by_id
+        from gateway.core.lookups import customer_by_id
 
         return await customer_by_id(info.context, str(id))
 

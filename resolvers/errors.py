@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from graphql import GraphQLError
 
-from gateway.providers.base import ErrorKind, ProviderError
+from gateway.errors import ErrorKind, ProviderError
 
 BAD_USER_INPUT: Final = "BAD_USER_INPUT"
 INVALID_ID: Final = "INVALID_ID"

@@ -8,7 +8,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from gateway.providers.base import ProviderError
+from gateway.errors import ProviderError
 from resolvers.errors import BAD_USER_INPUT, provider_code, provider_error
 
 INTERNAL: str = "INTERNAL_SERVER_ERROR"

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.unset import UnsetType
 
-from gateway.providers.base import UNSET, Address, CustomerWrite, RecordRef
+from gateway.core.lookups import customer_by_provider_id
+from gateway.core.writes import create_customer, delete_customer, update_customer
+from gateway.model import UNSET, Address, CustomerWrite, RecordRef
 from gateway.writes.idempotency import DEFAULT_TTL
 from gateway.writes.outcomes import MutationResult, Outcome
 from resolvers.context import Info
 from resolvers.customer import Customer
 from resolvers.scalars import JSON, Provider
-from resolvers.service import customer_by_provider_id
-from resolvers.writes import create_customer, delete_customer, update_customer
 
 _KEY_DOC = (
     "Optional, 1-255 characters. The same key with the same arguments replays the first "

@@ -13,8 +13,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.providers.base import CustomerRecord
-from gateway.providers.base import Money as MoneyRecord
+from gateway.model import CustomerRecord
+from gateway.model import Money as MoneyRecord
 from resolvers.scalars import Address, Money, raw_get, raw_str, unix_time
 
 

@@ -6,11 +6,7 @@ import enum
 
 import strawberry
 
-from gateway.providers.base import Lookup
-from resolvers.context import Info
-from resolvers.customer import Customer
-from resolvers.scalars import Provider
-from resolvers.service import (
+from gateway.core.lookups import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     customer_by_email,
@@ -19,6 +15,10 @@ from resolvers.service import (
     customer_by_provider_id,
     customers_page,
 )
+from gateway.model import Lookup
+from resolvers.context import Info
+from resolvers.customer import Customer
+from resolvers.scalars import Provider
 
 
 @strawberry.enum(description="Kinds of id that link records across providers.")

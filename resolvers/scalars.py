@@ -11,8 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
-from gateway.providers.base import Address as AddressRecord
-from gateway.providers.base import Money as MoneyRecord
+from gateway.model import Address as AddressRecord
+from gateway.model import Money as MoneyRecord
 
 BigInt = NewType("BigInt", int)
 """GraphQL's Int is 32-bit; lifetime values in cents outgrow it."""

@@ -16,7 +16,8 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings
-from gateway.providers.base import CustomerRecord, ProviderAdapter
+from gateway.model import CustomerRecord
+from gateway.providers.contract import ProviderAdapter
 from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
 from gateway.sandbox.runner import ThreadedServer
 

@@ -14,7 +14,7 @@ import re
 from typing import Final
 
 from gateway.config import PROVIDERS
-from gateway.providers.base import RecordRef
+from gateway.model import RecordRef
 
 __all__ = ["PREFIX", "InvalidCustomerId", "decode_customer_id", "encode_customer_id"]
 

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from gateway.config import ConfigError, IdentitySettings
 from gateway.identity.emails import normalise_email
-from gateway.providers.base import CustomerRecord, Lookup
+from gateway.model import CustomerRecord, Lookup
 
 __all__ = [
     "MatchKey",

@@ -34,7 +34,7 @@ from gateway.identity.survivorship import (
     provider_rank,
     survive,
 )
-from gateway.providers.base import CustomerRecord, RecordRef
+from gateway.model import CustomerRecord, RecordRef
 
 __all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "resolve"]
 

@@ -37,7 +37,7 @@ from typing import Final, TypeAlias
 
 from gateway.config import IdentitySettings
 from gateway.identity.emails import normalise_email
-from gateway.providers.base import Address, CustomerRecord, RecordRef
+from gateway.model import Address, CustomerRecord, RecordRef
 
 __all__ = [
     "DEFAULT_FIELD_PRIORITY",

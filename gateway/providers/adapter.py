@@ -14,7 +14,9 @@ from typing import ClassVar, Final, TypeVar
 import httpx
 
 from gateway.config import IdentitySettings, ProviderSettings
-from gateway.providers.base import Capabilities, CustomerRecord, ErrorKind, Lookup, ProviderError
+from gateway.errors import ErrorKind, ProviderError
+from gateway.model import CustomerRecord, Lookup
+from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, ProviderHTTP, json_error_parser
 
 _T = TypeVar("_T")

@@ -26,7 +26,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import ProviderSettings
-from gateway.providers.base import ErrorKind, ProviderError
+from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.resilience import (
     BreakerState,
     CircuitBreaker,

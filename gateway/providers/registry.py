@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from gateway.config import IdentitySettings, ProviderSettings, Settings
-from gateway.providers.base import ProviderAdapter
-from gateway.providers.chartmogul import ChartMogulAdapter
-from gateway.providers.firstofficer import FirstOfficerAdapter
-from gateway.providers.lago import LagoAdapter
-from gateway.providers.stripe import StripeAdapter
-from gateway.providers.tofupay import TofupayAdapter
+from gateway.providers.chartmogul.adapter import ChartMogulAdapter
+from gateway.providers.contract import ProviderAdapter
+from gateway.providers.firstofficer.adapter import FirstOfficerAdapter
+from gateway.providers.lago.adapter import LagoAdapter
+from gateway.providers.stripe.adapter import StripeAdapter
+from gateway.providers.tofupay.adapter import TofupayAdapter
 
 AdapterFactory = Callable[..., ProviderAdapter]
 

@@ -8,7 +8,11 @@ from typing import Any, Protocol
 
 from starlette.applications import Starlette
 
-from gateway.sandbox import chartmogul, firstofficer, lago, stripe, tofupay
+from gateway.providers.chartmogul import simulator as chartmogul
+from gateway.providers.firstofficer import simulator as firstofficer
+from gateway.providers.lago import simulator as lago
+from gateway.providers.stripe import simulator as stripe
+from gateway.providers.tofupay import simulator as tofupay
 
 
 class SimulatorModule(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gateway.providers.base import RecordRef
+from gateway.model import RecordRef
 from gateway.writes.validation import FieldError
 
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
-from gateway.providers.base import CustomerWrite
+from gateway.model import CustomerWrite
 from gateway.writes.fields import input_name
 
 LINK_PROVIDER: Final = "stripe"

@@ -17,7 +17,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from gateway.identity import is_stripe_customer_id
-from gateway.providers.base import UNSET, Address, CustomerWrite
+from gateway.model import UNSET, Address, CustomerWrite
 from gateway.writes.fields import ADDRESS_INPUT_NAMES, input_name, label
 
 # --- error codes (stable: clients switch on them) ------------------------------------------

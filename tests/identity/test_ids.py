@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gateway.config import PROVIDERS
 from gateway.identity.ids import InvalidCustomerId, decode_customer_id, encode_customer_id
-from gateway.providers.base import RecordRef
+from gateway.model import RecordRef
 
 
 def b64(text: str) -> str:

@@ -16,7 +16,7 @@ from gateway.identity.keys import (
     plan_next_hop,
     record_keys,
 )
-from gateway.providers.base import CustomerRecord, Lookup
+from gateway.model import CustomerRecord, Lookup
 
 SETTINGS = IdentitySettings()
 STRIPE_ID = "cus_NffrFeUfNV2Hib"

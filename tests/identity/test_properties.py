@@ -15,7 +15,7 @@ from gateway.identity.ids import decode_customer_id, encode_customer_id
 from gateway.identity.keys import record_keys
 from gateway.identity.resolver import MergedCustomer, resolve
 from gateway.identity.survivorship import ConflictKind
-from gateway.providers.base import CustomerRecord, RecordRef
+from gateway.model import CustomerRecord, RecordRef
 
 STRIPE_IDS = ("cus_A1", "cus_B2", "cus_C3", "cus_D4", "cus_E5")
 CM_UUIDS = (

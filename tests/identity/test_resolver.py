@@ -9,7 +9,7 @@ from typing import Any
 from gateway.config import IdentitySettings
 from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, resolve
 from gateway.identity.survivorship import ConflictKind
-from gateway.providers.base import CustomerRecord, RecordRef
+from gateway.model import CustomerRecord, RecordRef
 
 SETTINGS = IdentitySettings()
 CM_UUID = "cus_de305d54-75b4-431b-adb2-eb6b9e546014"

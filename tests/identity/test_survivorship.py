@@ -14,7 +14,7 @@ from gateway.identity.survivorship import (
     rank_records,
     survive,
 )
-from gateway.providers.base import Address, CustomerRecord, RecordRef
+from gateway.model import Address, CustomerRecord, RecordRef
 
 SETTINGS = IdentitySettings()
 

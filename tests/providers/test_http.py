@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gateway.config import ProviderSettings
-from gateway.providers.base import ErrorKind, ProviderError
+from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.http import (
     ProviderHTTP,
     UpstreamError,

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from gateway.providers.base import ErrorKind, ProviderError
+from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.resilience import (
     BreakerState,
     CircuitBreaker,

@@ -13,14 +13,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from gateway.config import IdentitySettings
-from gateway.providers.base import Capabilities, CustomerRecord, Lookup
+from gateway.core.loaders import Loaders
+from gateway.model import CustomerRecord, Lookup
+from gateway.providers.contract import Capabilities
 from gateway.sandbox.base import Faults, LoggedRequest
 from gateway.sandbox.dataset import (
     IMPORT_DATA_SOURCE_UUID,
     SHOWCASE_EMAIL,
     SHOWCASE_STRIPE_ID,
 )
-from resolvers.loaders import Loaders
 from tests.conftest import GatewayHarness
 
 PROVIDERS = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")
@@ -661,7 +662,7 @@ async def test_provider_rules_are_checked_before_any_write(gateway: GatewayHarne
 
 async def test_unknown_customer_is_a_user_error(gateway: GatewayHarness) -> None:
     from gateway.identity import encode_customer_id
-    from gateway.providers.base import RecordRef
+    from gateway.model import RecordRef
 
     ghost = encode_customer_id(RecordRef("stripe", "cus_NoSuchCustomer"))
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from gateway.config import Settings, sandbox_settings
-from gateway.providers.base import ProviderAdapter
+from gateway.providers.contract import ProviderAdapter
 from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
 from tests.conftest import GatewayHarness, gateway_harness

@@ -456,7 +456,7 @@ def test_named_scenarios(default: Dataset) -> None:
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_simulators_accept_the_generated_and_example_records(provider: str, tmp_path: Path) -> None:
     try:
-        simulator = importlib.import_module(f"gateway.sandbox.{provider}")
+        simulator = importlib.import_module(f"gateway.providers.{provider}.simulator")
     except ModuleNotFoundError:
         pytest.skip(f"gateway.sandbox.{provider} not written yet")
     inline = load_dataset(docs_inline_example(tmp_path))

@@ -16,8 +16,12 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.config import SANDBOX_KEYS
-from gateway.sandbox import chartmogul, firstofficer, lago, stripe, tofupay
-from gateway.sandbox.stripe_like import CustomerStore, customer_api
+from gateway.providers.chartmogul import simulator as chartmogul
+from gateway.providers.firstofficer import simulator as firstofficer
+from gateway.providers.lago import simulator as lago
+from gateway.providers.stripe import simulator as stripe
+from gateway.providers.stripe_like.simulator import CustomerStore, customer_api
+from gateway.providers.tofupay import simulator as tofupay
 
 
 def _client(app: Starlette, headers: dict[str, str]) -> httpx.AsyncClient:
@@ -120,7 +124,7 @@ async def all_listed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
 async def test_list_email_filter_index_follows_writes(module: Any) -> None:
     records = [{"id": f"cus_t{i}", "email": f"t{i % 2}@x.example", "created": i} for i in range(6)]
     app = module.create_app(records)
-    async with _client(app, bearer(module.__name__.rsplit(".", 1)[1])) as http:
+    async with _client(app, bearer(module.__name__.split(".")[2])) as http:
         second = await http.post("/v1/customers", data={"email": "T0@x.example"})
         await http.post("/v1/customers/cus_t2", data={"email": "other@x.example"})
         await http.delete("/v1/customers/cus_t4")

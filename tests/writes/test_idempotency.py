@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from gateway.providers.base import Address
+from gateway.model import Address
 from gateway.writes.idempotency import IdempotencyStore, derive_key, fingerprint
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gateway.providers.base import UNSET, Address, CustomerWrite
-from gateway.providers.chartmogul import ChartMogulAdapter
-from gateway.providers.firstofficer import FirstOfficerAdapter
-from gateway.providers.lago import LagoAdapter
-from gateway.providers.stripe import StripeAdapter
-from gateway.providers.tofupay import TofupayAdapter
+from gateway.model import UNSET, Address, CustomerWrite
+from gateway.providers.chartmogul.adapter import ChartMogulAdapter
+from gateway.providers.firstofficer.adapter import FirstOfficerAdapter
+from gateway.providers.lago.adapter import LagoAdapter
+from gateway.providers.stripe.adapter import StripeAdapter
+from gateway.providers.tofupay.adapter import TofupayAdapter
 from gateway.writes.plan import create_order, plan_write, report_order
 
 WRITE = CustomerWrite(

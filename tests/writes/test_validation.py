@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.providers.base import UNSET, Address, CustomerWrite
+from gateway.model import UNSET, Address, CustomerWrite
 from gateway.writes.validation import (
     FieldError,
     normalise_write,

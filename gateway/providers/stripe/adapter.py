@@ -1,0 +1,255 @@
+"""Stripe customers adapter: retrieve by id, search by email and external id, list, write.
+
+Emails and external ids (a metadata key, ``IdentitySettings.external_id_metadata_key``) are
+resolved with the Search API, ten values OR-joined per call (Stripe allows ten clauses). Search
+lags writes (normally under a minute, up to an hour in outages), so the adapter remembers what it
+wrote itself for a while (:class:`RecentWrites`) and retrieves those ids alongside each search:
+a customer this gateway just created or changed is found by its new email at once, and a stale
+search hit for it is replaced by its current state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any, ClassVar, Final
+
+from gateway.model import CustomerRecord, Lookup
+from gateway.providers.adapter import email_key, gather_all
+from gateway.providers.contract import Capabilities
+from gateway.providers.stripe_like.adapter import (
+    CUSTOMERS,
+    MAX_PAGE_SIZE,
+    MAX_PAGES,
+    JSONObject,
+    StripeLikeAdapter,
+    int_or_none,
+    text_or_none,
+)
+
+NAME: Final = "stripe"
+STRIPE_API_VERSION: Final = "2026-10-28.endive"
+"""The API version every request pins (the one stripe-python 16.1.0 was released with), so an
+account's default version can never change the shapes this adapter reads."""
+SEARCH: Final = f"{CUSTOMERS}/search"
+SEARCH_BATCH: Final = 10
+"""Values per search call: Stripe allows at most ten clauses in one query."""
+RECENT_TTL: Final = 600.0
+RECENT_MAX: Final = 10_000
+
+RecentKey = tuple[Lookup, str]
+
+
+def search_literal(value: str) -> str:
+    """A quoted search value with ``\\`` and ``'`` escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class RecentWrites:
+    """Ids this adapter created, updated or deleted lately, indexed by email and external id.
+
+    Bounded in time (``ttl`` seconds) and size (``max_entries``, least recently written
+    dropped first): it only has to bridge search's indexing lag.
+    """
+
+    def __init__(
+        self,
+        ttl: float = RECENT_TTL,
+        max_entries: int = RECENT_MAX,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, tuple[RecentKey, ...]]] = OrderedDict()
+        self._index: dict[RecentKey, dict[str, None]] = {}
+
+    def __len__(self) -> int:
+        self._expire()
+        return len(self._entries)
+
+    def __contains__(self, customer_id: object) -> bool:
+        self._expire()
+        return customer_id in self._entries
+
+    def remember(self, customer_id: str, keys: Iterable[RecentKey]) -> None:
+        """Record a write; ``keys`` are the customer's current (kind, normalised value) pairs."""
+        self._forget(customer_id)
+        keys = tuple(dict.fromkeys(keys))
+        self._entries[customer_id] = (self.clock(), keys)
+        for key in keys:
+            self._index.setdefault(key, {})[customer_id] = None
+        self._expire()
+
+    def ids_for(self, by: Lookup, key: str) -> list[str]:
+        self._expire()
+        return list(self._index.get((by, key), ()))
+
+    def _forget(self, customer_id: str) -> None:
+        entry = self._entries.pop(customer_id, None)
+        if entry is None:
+            return
+        for key in entry[1]:
+            ids = self._index.get(key)
+            if ids is not None:
+                ids.pop(customer_id, None)
+                if not ids:
+                    del self._index[key]
+
+    def _expire(self) -> None:
+        cutoff = self.clock() - self.ttl
+        while self._entries:
+            customer_id, (written, _) = next(iter(self._entries.items()))
+            if written >= cutoff and len(self._entries) <= self.max_entries:
+                break
+            self._forget(customer_id)
+
+
+class StripeAdapter(StripeLikeAdapter):
+    """Stripe customers through the resilient client, pinned to :data:`STRIPE_API_VERSION`."""
+
+    name = NAME
+    capabilities = Capabilities(
+        lookups=frozenset({Lookup.ID, Lookup.EMAIL, Lookup.STRIPE_ID, Lookup.EXTERNAL_ID}),
+        batch_sizes={Lookup.EMAIL: SEARCH_BATCH, Lookup.EXTERNAL_ID: SEARCH_BATCH},
+        # Stripe allows several customers per email and does not enforce unique metadata.
+        unique_lookups=frozenset({Lookup.ID, Lookup.STRIPE_ID}),
+        list_page=True,
+        max_page_size=MAX_PAGE_SIZE,
+        create=True,
+        update=True,
+        delete=True,
+        # No ``currency`` (Stripe sets it from the first invoice or subscription; the customer
+        # create/update parameters have none), no ``company`` (no such field; ``name`` may hold
+        # a business name).
+        writable_fields=frozenset(
+            {"email", "name", "phone", "description", "address", "metadata", "external_id"}
+        ),
+    )
+    default_headers: ClassVar[Mapping[str, str]] = {
+        **StripeLikeAdapter.default_headers,
+        "Stripe-Version": STRIPE_API_VERSION,
+    }
+
+    @cached_property
+    def recent(self) -> RecentWrites:
+        """What this adapter wrote lately: one memory per adapter, like its HTTP client."""
+        return RecentWrites()
+
+    @property
+    def external_id_key(self) -> str:
+        """External ids live in this metadata key (``IdentitySettings``)."""
+        return self.identity.external_id_metadata_key
+
+    def remember(self, obj: Mapping[str, Any]) -> None:
+        keys: list[RecentKey] = []
+        if not obj.get("deleted"):
+            if (email := text_or_none(obj.get("email"))) and email_key(email):
+                keys.append((Lookup.EMAIL, email_key(email)))
+            metadata = obj.get("metadata")
+            external = metadata.get(self.external_id_key) if isinstance(metadata, dict) else None
+            if isinstance(external, str) and external.strip():
+                keys.append((Lookup.EXTERNAL_ID, external.strip()))
+        self.recent.remember(str(obj["id"]), keys)
+
+    # search lookups -------------------------------------------------------------------------
+
+    def match_key(self, by: Lookup, obj: Mapping[str, Any]) -> str | None:
+        """The lookup key a customer answers to, compared like the values asked for."""
+        if by is Lookup.EMAIL:
+            email = obj.get("email")
+            return email_key(email) if isinstance(email, str) else None
+        metadata = obj.get("metadata")
+        external = metadata.get(self.external_id_key) if isinstance(metadata, dict) else None
+        return external.strip() if isinstance(external, str) else None
+
+    def query(self, by: Lookup, values: Sequence[str]) -> str:
+        if by is Lookup.EMAIL:
+            clauses = [f"email:{search_literal(v)}" for v in values]
+        else:
+            field = f"metadata[{search_literal(self.external_id_key)}]"
+            clauses = [f"{field}:{search_literal(v)}" for v in values]
+        return " OR ".join(clauses)
+
+    async def resolve_many(
+        self, by: Lookup, values: Mapping[str, str]
+    ) -> Mapping[str, Sequence[CustomerRecord]]:
+        """Ids are retrieved one by one; emails and external ids are searched in batches."""
+        if by not in (Lookup.EMAIL, Lookup.EXTERNAL_ID):
+            return await super().resolve_many(by, values)
+        found = await self.search(by, values)
+        return {key: self.records(objs) for key, objs in found.items()}
+
+    async def search(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
+        """Search in batches of ten, concurrently with retrieves of recently written matches.
+
+        Search answers are re-checked against the values (the OR spans a whole batch) and
+        anything this adapter wrote lately is taken from its fresh retrieve, not the index.
+        """
+        keys = list(values)
+        batches = [keys[i : i + SEARCH_BATCH] for i in range(0, len(keys), SEARCH_BATCH)]
+        remembered = list(dict.fromkeys(i for key in keys for i in self.recent.ids_for(by, key)))
+        outcomes = await gather_all(
+            [
+                *(
+                    self._search_all(self.query(by, [values[k] for k in batch]))
+                    for batch in batches
+                ),
+                *(self._fetch(customer_id) for customer_id in remembered),
+            ]
+        )
+        hits = [obj for found in outcomes[: len(batches)] for obj in found]
+        fresh = {str(obj["id"]): obj for found in outcomes[len(batches) :] for obj in found}
+        # A hit we wrote lately but did not retrieve may come from a stale index entry.
+        stale = list(
+            dict.fromkeys(
+                str(hit["id"])
+                for hit in hits
+                if hit["id"] not in fresh and hit["id"] in self.recent
+            )
+        )
+        for found in await gather_all(self._fetch(customer_id) for customer_id in stale):
+            fresh.update((str(obj["id"]), obj) for obj in found)
+        current: dict[str, JSONObject] = {}
+        for obj in [*hits, *fresh.values()]:
+            latest = fresh.get(str(obj["id"]), obj)
+            if not latest.get("deleted"):
+                current[str(latest["id"])] = latest
+        found_by_key: dict[str, list[JSONObject]] = {key: [] for key in keys}
+        for obj in sorted(current.values(), key=_newest_first):
+            key = self.match_key(by, obj)
+            if key is not None and key in found_by_key:
+                found_by_key[key].append(obj)
+        return found_by_key
+
+    async def _fetch(self, customer_id: str) -> list[JSONObject]:
+        """A fresh retrieve; a customer that is gone comes back as ``deleted``."""
+        obj = await self.retrieve(customer_id)
+        return [obj if obj is not None else {"id": customer_id, "deleted": True}]
+
+    async def _search_all(self, query: str) -> list[JSONObject]:
+        """Every result of one search, following ``next_page`` (bounded)."""
+        found: list[JSONObject] = []
+        page: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = [("query", query), ("limit", str(MAX_PAGE_SIZE))]
+            if page is not None:
+                params.append(("page", page))
+            body = await self.http.request("GET", SEARCH, params=params)
+            data, has_more = self.expect_list(body)
+            found.extend(data)
+            next_page = body.get("next_page")
+            if not (has_more and isinstance(next_page, str) and next_page):
+                return found
+            if next_page in seen:
+                raise self.bad_response("search returned the same next_page twice")
+            seen.add(next_page)
+            page = next_page
+        raise self.bad_response(f"search results did not end within {MAX_PAGES} pages")
+
+
+def _newest_first(obj: Mapping[str, Any]) -> tuple[int, str]:
+    return (-(int_or_none(obj.get("created")) or 0), str(obj["id"]))

@@ -1,0 +1,58 @@
+"""Tofupay customers adapter: a Stripe-like API with the legacy customer shape and no search.
+
+Emails are resolved with the list endpoint's ``email`` filter, one call per distinct email, all
+concurrent. Tofupay's customer has no name, phone or address; its balance is
+``account_balance``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+from gateway.model import Lookup
+from gateway.providers.adapter import email_key
+from gateway.providers.contract import Capabilities
+from gateway.providers.stripe_like.adapter import (
+    MAX_PAGE_SIZE,
+    JSONObject,
+    StripeLikeAdapter,
+)
+
+NAME: Final = "tofupay"
+
+
+class TofupayAdapter(StripeLikeAdapter):
+    """Tofupay customers through the resilient client."""
+
+    name = NAME
+    capabilities = Capabilities(
+        lookups=frozenset({Lookup.ID, Lookup.EMAIL}),
+        unique_lookups=frozenset({Lookup.ID}),
+        list_page=True,
+        max_page_size=MAX_PAGE_SIZE,
+        create=True,
+        update=True,
+        delete=True,
+        # The documented create/update parameters (plus Stripe-style metadata); there is no
+        # name, phone, address or currency parameter.
+        writable_fields=frozenset({"email", "description", "metadata"}),
+    )
+    balance_field: ClassVar[str] = "account_balance"
+    customer_fields: ClassVar[frozenset[str]] = frozenset({"email"})
+
+    async def find(self, by: Lookup, value: str) -> list[JSONObject]:
+        """``GET /v1/customers?email=`` (there is no search API).
+
+        Answers are re-checked by trimmed, casefolded email, whatever the filter's own rules.
+        """
+        if by is not Lookup.EMAIL:
+            return await super().find(by, value)
+        wanted = email_key(value)
+        found = await self.list_customers([("email", value)])
+        return [obj for obj in found if _email_key_of(obj) == wanted]
+
+
+def _email_key_of(obj: Mapping[str, Any]) -> str | None:
+    email = obj.get("email")
+    return email_key(email) if isinstance(email, str) else None

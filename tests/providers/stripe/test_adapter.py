@@ -1,0 +1,391 @@
+"""The Stripe adapter against the in-process simulator, counting every upstream request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, parse_qsl
+
+import pytest
+from starlette.applications import Starlette
+
+from gateway.config import IdentitySettings
+from gateway.errors import ErrorKind, ProviderError
+from gateway.model import Address, CustomerWrite, Lookup, Money
+from gateway.providers.contract import ProviderAdapter
+from gateway.providers.stripe.adapter import (
+    STRIPE_API_VERSION,
+    RecentWrites,
+    StripeAdapter,
+    search_literal,
+)
+from gateway.providers.stripe.simulator import create_app, parse_query
+from gateway.providers.stripe_like.simulator import customer_api
+from gateway.sandbox.base import Faults, simulator_state
+from tests.conftest import AdapterFactory, fast_settings, walk_pages
+from tests.conftest import request_log as _log
+
+KEY = "sk_test_adapter_k3y_that_must_not_leak"
+T0 = 1_700_000_000
+ADA: dict[str, Any] = {
+    "id": "cus_ADA000000000001",
+    "email": "Ada@Example.com",
+    "name": "Ada Lovelace",
+    "phone": "+44 20 7946 0000",
+    "address": {"line1": "12 St James's Sq", "city": "London", "country": "GB"},
+    "currency": "GBP",
+    "balance": -2500,
+    "delinquent": True,
+    "created": T0 + 500,
+    "metadata": {"company_id": "co_ada"},
+}
+SETTINGS = fast_settings("stripe", "http://stripe.sandbox", KEY)
+
+
+def records() -> list[dict[str, Any]]:
+    people = [
+        {
+            "id": f"cus_P{i:02d}",
+            "email": f"p{i:02d}@example.com",
+            "created": T0 + i,
+            "metadata": {"company_id": f"co_{i:02d}"},
+        }
+        for i in range(15)
+    ]
+    return [
+        ADA,
+        *people,
+        # Stripe allows one email on several customers.
+        {"id": "cus_TWIN1", "email": "twin@example.com", "created": T0 + 100},
+        {"id": "cus_TWIN2", "email": "TWIN@example.com", "created": T0 + 200},
+        {"id": "cus_QUOTE", "email": "q@example.com", "metadata": {"company_id": "o'brien\\x"}},
+        {"id": "cus_GONE", "deleted": True},
+    ]
+
+
+@pytest.fixture
+def app() -> Starlette:
+    return create_app(records(), api_key=KEY)
+
+
+@pytest.fixture
+def adapter(app: Starlette, adapter_factory: AdapterFactory) -> StripeAdapter:
+    return adapter_factory(StripeAdapter, app, SETTINGS)
+
+
+def _searches(app: Starlette) -> list[str]:
+    return [
+        parse_qs(entry.query)["query"][0]
+        for entry in _log(app)
+        if entry.path == "/v1/customers/search"
+    ]
+
+
+def _ids(results: list[list[Any]]) -> list[list[str]]:
+    return [[record.id for record in found] for found in results]
+
+
+def test_adapter_keeps_the_protocol() -> None:
+    made = StripeAdapter(SETTINGS)
+    assert isinstance(made, ProviderAdapter)
+    assert made.capabilities.lookups == set(Lookup)
+    assert made.capabilities.batch_size(Lookup.EMAIL) == 10
+    assert made.capabilities.batch_size(Lookup.EXTERNAL_ID) == 10
+    assert "currency" not in made.capabilities.writable_fields
+    assert "company" not in made.capabilities.writable_fields
+    assert KEY not in repr(made)
+
+
+async def test_lookup_by_id_maps_the_record(app: Starlette, adapter: StripeAdapter) -> None:
+    values = ["cus_ADA000000000001", "cus_missing", "cus_ADA000000000001", "../v1", ""]
+    results = await adapter.lookup(Lookup.ID, values)
+    assert _ids(results) == [["cus_ADA000000000001"], [], ["cus_ADA000000000001"], [], []]
+    record = results[0][0]
+    assert record.provider == "stripe"
+    assert record.raw["object"] == "customer" and record.raw["email"] == "Ada@Example.com"
+    assert (record.email, record.name, record.phone) == (
+        "Ada@Example.com",
+        "Ada Lovelace",
+        "+44 20 7946 0000",
+    )
+    assert record.company is None
+    assert record.address == Address(line1="12 St James's Sq", city="London", country="GB")
+    assert record.currency == "gbp"
+    assert record.created_at == datetime.fromtimestamp(T0 + 500, UTC)
+    assert record.status == "delinquent"
+    assert record.metrics == {"balance": Money(-2500, "gbp")}
+    assert record.deleted is False
+    # Deduplicated, and values that cannot be Stripe ids never reach a URL.
+    assert sorted(e.path for e in _log(app)) == [
+        "/v1/customers/cus_ADA000000000001",
+        "/v1/customers/cus_missing",
+    ]
+    assert all(e.headers["stripe-version"] == STRIPE_API_VERSION for e in _log(app))
+
+
+async def test_stripe_id_lookup_skips_deleted_customers(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    results = await adapter.lookup(Lookup.STRIPE_ID, ["cus_P01", "cus_GONE"])
+    assert _ids(results) == [["cus_P01"], []]
+    [[plain]] = await adapter.lookup(Lookup.ID, ["cus_P02"])
+    assert plain.metrics == {"balance": Money(0, "usd")}  # no currency yet: usd
+    assert plain.address is None and plain.status is None
+
+
+async def test_twelve_emails_take_exactly_two_searches(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    emails = [f"p{i:02d}@example.com" for i in range(11)] + [
+        " TWIN@example.com ",
+        "P03@EXAMPLE.COM",
+    ]
+    results = await adapter.lookup(Lookup.EMAIL, emails)
+    assert _ids(results) == [
+        *([f"cus_P{i:02d}"] for i in range(11)),
+        ["cus_TWIN2", "cus_TWIN1"],  # both, newest first
+        ["cus_P03"],  # same normalised email as a value above: found, not searched again
+    ]
+    queries = _searches(app)
+    assert len(queries) == 2 and len(_log(app)) == 2
+    assert [len(parse_query(q).clauses) for q in queries] == [10, 2]
+    assert all(parse_query(q).any_of for q in queries)
+    assert "email:'TWIN@example.com'" in queries[1]
+    assert all(parse_qs(e.query)["limit"] == ["100"] for e in _log(app))
+
+
+async def test_email_not_found_and_blank(app: Starlette, adapter: StripeAdapter) -> None:
+    assert await adapter.lookup(Lookup.EMAIL, ["nobody@example.com", "  "]) == [[], []]
+    assert _searches(app) == ["email:'nobody@example.com'"]
+
+
+async def test_search_follows_next_page(adapter_factory: AdapterFactory) -> None:
+    crowd = [{"id": f"cus_C{i:03d}", "email": "crowd@example.com"} for i in range(105)]
+    crowded = create_app(crowd, api_key=KEY)
+    made = adapter_factory(StripeAdapter, crowded, SETTINGS)
+    [found] = await made.lookup(Lookup.EMAIL, ["crowd@example.com"])
+    assert len({r.id for r in found}) == 105
+    log = _log(crowded)
+    assert len(log) == 2
+    assert "page" not in parse_qs(log[0].query) and parse_qs(log[1].query)["page"]
+
+
+async def test_external_id_lookup_escapes_quotes(app: Starlette, adapter: StripeAdapter) -> None:
+    values = ["co_03", "o'brien\\x", "co_nope", "co_03"]
+    results = await adapter.lookup(Lookup.EXTERNAL_ID, values)
+    assert _ids(results) == [["cus_P03"], ["cus_QUOTE"], [], ["cus_P03"]]
+    [query] = _searches(app)
+    assert query == (
+        "metadata['company_id']:'co_03' OR metadata['company_id']:'o\\'brien\\\\x' OR "
+        "metadata['company_id']:'co_nope'"
+    )
+    assert search_literal("it's") == "'it\\'s'"
+
+
+async def test_external_id_uses_the_configured_metadata_key(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
+    tenant = IdentitySettings(external_id_metadata_key="tenant")
+    made = adapter_factory(StripeAdapter, app, SETTINGS, tenant)
+    created = await made.create(CustomerWrite(email="t@example.com", external_id="tn_1"))
+    assert created.raw["metadata"] == {"tenant": "tn_1"}
+    assert _ids(await made.lookup(Lookup.EXTERNAL_ID, ["co_03"])) == [[]]
+    assert _searches(app)[-1] == "metadata['tenant']:'co_03'"
+
+
+async def test_list_page_walks_every_customer(app: Starlette, adapter: StripeAdapter) -> None:
+    seen = [r.id for r in await walk_pages(adapter, 7)]
+    assert len(seen) == len(set(seen)) == 19  # every live customer, the deleted one left out
+    assert seen[0] == "cus_ADA000000000001"
+    assert len(_log(app)) == 3
+    assert parse_qs(_log(app)[1].query) == {"limit": ["7"], "starting_after": [seen[6]]}
+    await adapter.list_page(None, 500)
+    assert parse_qs(_log(app)[-1].query) == {"limit": ["100"]}
+
+
+async def test_create_update_delete(app: Starlette, adapter: StripeAdapter) -> None:
+    write = CustomerWrite(
+        email="grace@example.com",
+        name="Grace Hopper",
+        phone=None,  # nothing to clear on create: not sent
+        address=Address(line1="1 Navy Way", city="Arlington", country="US"),
+        metadata={"plan": "pro"},
+        external_id="co_grace",
+        currency="usd",  # not writable on Stripe customers: ignored
+        company="US Navy",  # no such Stripe field: ignored
+    )
+    created = await adapter.create(write, idempotency_key="create-grace")
+    assert created.email == "grace@example.com" and created.name == "Grace Hopper"
+    assert created.raw["metadata"] == {"plan": "pro", "company_id": "co_grace"}
+    assert created.address == Address(line1="1 Navy Way", city="Arlington", country="US")
+    assert created.currency is None
+    post = _log(app)[-1]
+    assert post.headers["idempotency-key"] == "create-grace"
+    assert dict(parse_qsl(post.body, keep_blank_values=True)) == {
+        "email": "grace@example.com",
+        "name": "Grace Hopper",
+        "address[line1]": "1 Navy Way",
+        "address[line2]": "",
+        "address[city]": "Arlington",
+        "address[state]": "",
+        "address[postal_code]": "",
+        "address[country]": "US",
+        "metadata[plan]": "pro",
+        "metadata[company_id]": "co_grace",
+    }
+
+    updated = await adapter.update(
+        created.id,
+        CustomerWrite(name=None, address=None, external_id=None, metadata={"seats": "5"}),
+        idempotency_key="update-grace",
+    )
+    assert updated.name is None and updated.address is None
+    assert updated.email == "grace@example.com"  # not given: unchanged
+    assert updated.raw["metadata"] == {"plan": "pro", "seats": "5"}
+    assert _log(app)[-1].headers["idempotency-key"] == "update-grace"
+    cleared = await adapter.update(created.id, CustomerWrite(metadata=None))
+    assert cleared.raw["metadata"] == {}
+    assert "idempotency-key" not in _log(app)[-1].headers
+
+    await adapter.delete(created.id, idempotency_key="delete-grace")
+    assert _log(app)[-1].method == "DELETE"
+    assert await adapter.lookup(Lookup.ID, [created.id]) == [[]]
+    with pytest.raises(ProviderError) as info:
+        await adapter.update(created.id, CustomerWrite(name="Ghost"))
+    assert info.value.kind is ErrorKind.NOT_FOUND and info.value.code == "resource_missing"
+
+
+async def test_idempotent_retry_of_a_create_makes_one_customer(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    write = CustomerWrite(email="once@example.com")
+    first = await adapter.create(write, idempotency_key="same-key")
+    again = await adapter.create(write, idempotency_key="same-key")
+    assert again.id == first.id
+    assert len(customer_api(app).store) == len(records()) + 1
+
+
+async def test_metadata_clear_with_external_id_is_refused(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    with pytest.raises(ProviderError) as info:
+        await adapter.update("cus_P01", CustomerWrite(metadata=None, external_id="co_x"))
+    assert info.value.kind is ErrorKind.BAD_REQUEST
+    with pytest.raises(ProviderError):
+        await adapter.create(CustomerWrite(metadata={"a[b]": "c"}))
+    assert _log(app) == []
+
+
+async def test_read_after_write_is_covered_while_search_lags(
+    adapter_factory: AdapterFactory,
+) -> None:
+    app = create_app(records(), api_key=KEY, search_lag_seconds=600)
+    made = adapter_factory(StripeAdapter, app, SETTINGS)
+    fresh = adapter_factory(StripeAdapter, app, SETTINGS)
+    created = await made.create(CustomerWrite(email="Lag@Example.com", external_id="co_lag"))
+    simulator_state(app).log.clear()
+    [[by_email]] = await made.lookup(Lookup.EMAIL, ["lag@example.com"])
+    assert by_email.id == created.id
+    log = _log(app)
+    assert sorted(e.path for e in log) == sorted(
+        ["/v1/customers/search", f"/v1/customers/{created.id}"]
+    )
+    [[by_external]] = await made.lookup(Lookup.EXTERNAL_ID, ["co_lag"])
+    assert by_external.id == created.id
+    # Another adapter has no memory of the write: the lag is real.
+    assert await fresh.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
+
+    # The index still has P01's old email; the adapter knows better.
+    await made.update("cus_P01", CustomerWrite(email="p01.new@example.com"))
+    old, new = await made.lookup(Lookup.EMAIL, ["p01@example.com", "p01.new@example.com"])
+    assert old == [] and [r.id for r in new] == ["cus_P01"]
+    assert [r.id for r in (await fresh.lookup(Lookup.EMAIL, ["p01@example.com"]))[0]] == ["cus_P01"]
+
+    await made.delete(created.id)
+    assert await made.lookup(Lookup.EMAIL, ["lag@example.com"]) == [[]]
+
+
+def test_recent_writes_are_bounded_in_time_and_size() -> None:
+    now = [0.0]
+    recent = RecentWrites(ttl=10, max_entries=2, clock=lambda: now[0])
+    recent.remember("cus_a", [(Lookup.EMAIL, "a@x.com")])
+    recent.remember("cus_b", [(Lookup.EMAIL, "shared@x.com")])
+    recent.remember("cus_c", [(Lookup.EMAIL, "shared@x.com")])
+    assert "cus_a" not in recent and len(recent) == 2  # oldest dropped
+    assert recent.ids_for(Lookup.EMAIL, "shared@x.com") == ["cus_b", "cus_c"]
+    now[0] = 5
+    recent.remember("cus_b", [(Lookup.EMAIL, "b@x.com")])  # re-keyed and refreshed
+    assert recent.ids_for(Lookup.EMAIL, "shared@x.com") == ["cus_c"]
+    now[0] = 12
+    assert "cus_c" not in recent and recent.ids_for(Lookup.EMAIL, "b@x.com") == ["cus_b"]
+    now[0] = 16
+    assert len(recent) == 0 and recent.ids_for(Lookup.EMAIL, "b@x.com") == []
+
+
+async def test_bad_key_is_an_auth_error_without_the_key(
+    app: Starlette, adapter_factory: AdapterFactory
+) -> None:
+    wrong = "sk_test_wrong_but_secret_123456"
+    made = adapter_factory(StripeAdapter, app, SETTINGS, api_key=wrong)
+    with pytest.raises(ProviderError) as info:
+        await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    error = info.value
+    assert error.kind is ErrorKind.AUTH and error.status == 401
+    assert wrong not in str(error) and wrong not in repr(error)
+    assert len(_log(app)) == 1
+
+
+async def test_rate_limit_is_retried_once(app: Starlette, adapter: StripeAdapter) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[429], retry_after=0.0))
+    [[found]] = await adapter.lookup(Lookup.ID, ["cus_P04"])
+    assert found.id == "cus_P04"
+    assert [e.status for e in _log(app)] == [429, 200]
+
+
+async def test_bad_request_is_not_retried(app: Starlette, adapter: StripeAdapter) -> None:
+    with pytest.raises(ProviderError) as info:
+        await adapter.list_page("cus_not_there", 10)
+    assert info.value.kind is ErrorKind.BAD_REQUEST and info.value.status == 400
+    with pytest.raises(ProviderError) as invalid:
+        await adapter.create(CustomerWrite(email="not-an-email"), idempotency_key="k-bad")
+    assert invalid.value.kind is ErrorKind.BAD_REQUEST and invalid.value.code == "email_invalid"
+    assert [e.status for e in _log(app)] == [400, 400]
+    assert KEY not in str(invalid.value)
+
+
+async def test_server_errors_are_retried_then_raised(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    simulator_state(app).set_faults(Faults(error_rate=1.0, error_status=500))
+    with pytest.raises(ProviderError) as info:
+        await adapter.lookup(Lookup.ID, ["cus_P01"])
+    assert info.value.kind is ErrorKind.UNAVAILABLE and info.value.status == 500
+    assert len(_log(app)) == 3  # the first attempt and two retries
+
+
+async def test_writes_are_retried_only_under_an_idempotency_key(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError) as unkeyed:
+        await adapter.create(CustomerWrite(email="unkeyed@example.com"))
+    assert unkeyed.value.kind is ErrorKind.UNAVAILABLE
+    assert [(e.method, e.status) for e in _log(app)] == [("POST", 503)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    created = await adapter.create(CustomerWrite(email="keyed@example.com"), idempotency_key="k")
+    assert [(e.method, e.status) for e in _log(app)] == [("POST", 503), ("POST", 200)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    with pytest.raises(ProviderError):
+        await adapter.delete(created.id)
+    assert [(e.method, e.status) for e in _log(app)] == [("DELETE", 503)]
+
+    simulator_state(app).log.clear()
+    simulator_state(app).set_faults(Faults(next_statuses=[503]))
+    await adapter.delete(created.id, idempotency_key="d")
+    assert [(e.method, e.status) for e in _log(app)] == [("DELETE", 503), ("DELETE", 200)]
+    # Stripe ignores keys on DELETE, so none is sent; the key only allows the retry.
+    assert all("idempotency-key" not in e.headers for e in _log(app))
