@@ -30,8 +30,9 @@ from typing import Any
 
 import httpx
 
-from gateway.config import PROVIDERS, SANDBOX_KEYS, IdentitySettings
+from gateway.config import IdentitySettings
 from gateway.identity import normalise_email
+from gateway.providers.registry import BY_NAME, PROVIDERS
 from gateway.sandbox.dataset import SHOWCASE_COMPANY_ID, SHOWCASE_EMAIL, generate
 
 CUSTOMER = "id name email emails company currency metrics { mrr { amount } currentMrr { amount } balance { amount } } stripe { id } chartmogul { uuid } firstOfficer { id } lago { externalId } tofupay { id } identity { edges { rule } }"  # noqa: E501
@@ -311,7 +312,7 @@ def main() -> None:
     for name, url in sandbox.urls.items():
         prefix = name.upper()
         env[f"{prefix}_BASE_URL"] = url
-        env[f"{prefix}_API_KEY"] = SANDBOX_KEYS[name]
+        env[f"{prefix}_API_KEY"] = BY_NAME[name].sandbox_key
         env[f"{prefix}_MAX_CONCURRENCY"] = str(args.max_concurrency)
         if args.rate_limits == "off":
             env[f"{prefix}_RATE_LIMIT"] = "0"

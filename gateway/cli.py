@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway.config import PROVIDERS, SANDBOX_KEYS, ConfigError, load_settings
+from gateway.config import ConfigError, load_settings
+from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
 
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     _add_dataset_options(serve)
 
-    sandbox = sub.add_parser("sandbox", help="serve the five provider simulators on 127.0.0.1")
+    sandbox = sub.add_parser("sandbox", help="serve every provider simulator on 127.0.0.1")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument(
         "--base-port",
@@ -102,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="first port; providers take consecutive ports (default 8101..8105)",
     )
-    for name in PROVIDERS:
+    for spec in SPECS:
         sandbox.add_argument(
-            f"--{name}-key",
-            default=os.environ.get(f"SANDBOX_{name.upper()}_KEY", SANDBOX_KEYS[name]),
-            help=f"API key the {name} simulator accepts (env SANDBOX_{name.upper()}_KEY)",
+            f"--{spec.name}-key",
+            default=os.environ.get(f"SANDBOX_{spec.env_prefix}_KEY", spec.sandbox_key),
+            help=f"API key the {spec.name} simulator accepts (env SANDBOX_{spec.env_prefix}_KEY)",
         )
     _add_dataset_options(sandbox)
 
@@ -129,7 +130,7 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
     cluster = _cluster(args, keys)
     await cluster.start(args.host, args.base_port)
     try:
-        print("customer-gateway sandbox: five provider simulators", flush=True)
+        print(f"customer-gateway sandbox: {len(SPECS)} provider simulators", flush=True)
         for name, server in cluster.servers.items():
             print(f"  {name:<13} {server.url:<28} key: {cluster.keys[name]}", flush=True)
         print("Admin: <url>/__sandbox/requests, <url>/__sandbox/faults. Ctrl-C stops.", flush=True)

@@ -20,36 +20,6 @@ from pathlib import Path
 from typing import Any, Final
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderDefaults:
-    """What the gateway knows about a provider before any configuration."""
-
-    base_url: str
-    """The real API (an adapter adds its own path prefix)."""
-    rate_limit: float
-    """Documented requests/second; the client-side limiter's default (0: none documented)."""
-    sandbox_key: str
-    sandbox_port: int
-
-
-# One row per provider; the order is the sandbox's port order and the CLI's listing order.
-PROVIDER_DEFAULTS: Final[Mapping[str, ProviderDefaults]] = {
-    # 25/s is test mode; live mode allows 100/s.
-    "stripe": ProviderDefaults("https://api.stripe.com", 25.0, "sk_test_sandbox", 8101),
-    "chartmogul": ProviderDefaults("https://api.chartmogul.com", 40.0, "sandbox", 8102),
-    # Documented as unlimited.
-    "firstofficer": ProviderDefaults("https://api.firstofficer.io", 0.0, "sandbox", 8103),
-    "lago": ProviderDefaults("https://api.getlago.com", 50.0, "sandbox", 8104),
-    # Stripe-like; assumed to match Stripe's test-mode limit.
-    "tofupay": ProviderDefaults("https://api.tofupay.com", 25.0, "sk_test_sandbox", 8105),
-}
-PROVIDERS: Final = tuple(PROVIDER_DEFAULTS)
-SANDBOX_KEYS: Final = {name: d.sandbox_key for name, d in PROVIDER_DEFAULTS.items()}
-SANDBOX_PORTS: Final = {name: d.sandbox_port for name, d in PROVIDER_DEFAULTS.items()}
-REAL_BASE_URLS: Final = {name: d.base_url for name, d in PROVIDER_DEFAULTS.items()}
-DOCUMENTED_RATE_LIMITS: Final = {name: d.rate_limit for name, d in PROVIDER_DEFAULTS.items()}
-
-
 class ConfigError(ValueError):
     """Raised for configuration a human must fix; the message names the setting."""
 
@@ -94,21 +64,7 @@ class IdentitySettings:
     placeholder_emails: frozenset[str] = frozenset(
         {"", "n/a", "na", "none", "null", "unknown", "test@test.com", "noreply@example.com"}
     )
-    link_rules: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: {
-            "stripe_id": (
-                "stripe:id",
-                "firstofficer:stripe_id",
-                "chartmogul:external_ids[]",
-                "lago:billing_configuration.provider_customer_id",
-            ),
-            "external_id": (
-                "stripe:metadata.{external_id_key}",
-                "lago:external_id",
-                "firstofficer:extra_id",
-            ),
-        }
-    )
+    link_rules: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: default_link_rules())
     """Link namespace -> the ``provider:path`` fields holding its values (``[]`` spreads a list,
     ``{external_id_key}`` is replaced by :attr:`external_id_metadata_key`). Two records sharing a
     value in one namespace are the same customer. Values in ``stripe_id`` must look like a Stripe
@@ -148,17 +104,30 @@ _NUMERIC_ENV: Final[Mapping[str, str]] = {
 }
 
 
+def default_link_rules() -> dict[str, tuple[str, ...]]:
+    """Every provider spec's link fields, as ``namespace -> ("provider:path", ...)``."""
+    from gateway.providers.registry import SPECS
+
+    rules: dict[str, tuple[str, ...]] = {}
+    for spec in SPECS:
+        for namespace, paths in spec.link_fields.items():
+            rules[namespace] = rules.get(namespace, ()) + tuple(f"{spec.name}:{p}" for p in paths)
+    return rules
+
+
 def sandbox_settings(
     host: str = "127.0.0.1", base_port: int | None = None
 ) -> dict[str, ProviderSettings]:
     """Provider settings pointing at sandbox simulators on ``host``."""
+    from gateway.providers.registry import SPECS
+
     out = {}
-    for index, name in enumerate(PROVIDERS):
-        port = SANDBOX_PORTS[name] if base_port is None else base_port + index
-        out[name] = ProviderSettings(
-            name=name,
+    for index, spec in enumerate(SPECS):
+        port = spec.sandbox_port if base_port is None else base_port + index
+        out[spec.name] = ProviderSettings(
+            name=spec.name,
             base_url=f"http://{host}:{port}",
-            api_key=SANDBOX_KEYS[name],
+            api_key=spec.sandbox_key,
             rate_limit=0.0,
         )
     return out
@@ -186,6 +155,8 @@ def load_settings(
     env: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
 ) -> Settings:
     """Build settings from a JSON config file (optional) and the environment (wins)."""
+    from gateway.providers.registry import BY_NAME, PROVIDERS
+
     env = os.environ if env is None else env
     file_data: dict[str, Any] = {}
     path = config_file or env.get("CUSTOMER_GATEWAY_CONFIG")
@@ -206,9 +177,9 @@ def load_settings(
         if configured:
             current = replace(
                 current,
-                base_url=REAL_BASE_URLS[name],
+                base_url=BY_NAME[name].base_url,
                 api_key="",
-                rate_limit=DOCUMENTED_RATE_LIMITS[name],
+                rate_limit=BY_NAME[name].rate_limit,
                 enabled=False,
             )
         overrides: dict[str, Any] = {}

@@ -1,10 +1,59 @@
-"""Failures the domain core reports, normalised; the GraphQL layer maps them in one place."""
+"""Failures the domain core reports, normalised; the GraphQL layer maps them in one place.
+
+:class:`ErrorCode` is every ``extensions.code`` (and write ``code``) a client can see: clients
+switch on them, so they are stable. The core raises :class:`InvalidInput` (with a code and the
+path of the argument), :class:`NotFound` and :class:`ProviderFailed`; it never builds a GraphQL
+error itself.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
+
+
+class ErrorCode(enum.StrEnum):
+    # requests the gateway could not run
+    BAD_REQUEST = "BAD_REQUEST"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # arguments
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_ID = "INVALID_ID"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
+    NOT_FOUND = "NOT_FOUND"
+    # write input fields
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_COUNTRY = "INVALID_COUNTRY"
+    INVALID_CURRENCY = "INVALID_CURRENCY"
+    INVALID_FORMAT = "INVALID_FORMAT"
+    TOO_LONG = "TOO_LONG"
+    BLANK = "BLANK"
+    REQUIRED = "REQUIRED"
+    NOT_CLEARABLE = "NOT_CLEARABLE"
+    NOT_CHANGEABLE = "NOT_CHANGEABLE"
+    CONFLICT = "CONFLICT"
+    EMPTY_INPUT = "EMPTY_INPUT"
+    METADATA_INVALID = "METADATA_INVALID"
+    METADATA_TOO_MANY_KEYS = "METADATA_TOO_MANY_KEYS"
+    METADATA_KEY_TOO_LONG = "METADATA_KEY_TOO_LONG"
+    METADATA_KEY_INVALID = "METADATA_KEY_INVALID"
+    METADATA_KEY_RESERVED = "METADATA_KEY_RESERVED"
+    METADATA_VALUE_TOO_LONG = "METADATA_VALUE_TOO_LONG"
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    # providers
+    PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
+    PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    PROVIDER_AUTH_FAILED = "PROVIDER_AUTH_FAILED"
+    PROVIDER_BAD_RESPONSE = "PROVIDER_BAD_RESPONSE"
+    PROVIDER_BAD_REQUEST = "PROVIDER_BAD_REQUEST"
+    PROVIDER_NOT_FOUND = "PROVIDER_NOT_FOUND"
 
 
 class ErrorKind(enum.StrEnum):
@@ -54,3 +103,67 @@ class ProviderError(Exception):
             f"ProviderError(provider={self.provider!r}, kind={self.kind.value!r}, "
             f"status={self.status!r}, code={self.code!r}, message={self.message!r})"
         )
+
+
+PROVIDER_CODES: Final[Mapping[ErrorKind, ErrorCode]] = {
+    ErrorKind.TIMEOUT: ErrorCode.PROVIDER_TIMEOUT,
+    ErrorKind.RATE_LIMITED: ErrorCode.PROVIDER_RATE_LIMITED,
+    ErrorKind.UNAVAILABLE: ErrorCode.PROVIDER_UNAVAILABLE,
+    ErrorKind.AUTH: ErrorCode.PROVIDER_AUTH_FAILED,
+    ErrorKind.BAD_RESPONSE: ErrorCode.PROVIDER_BAD_RESPONSE,
+    ErrorKind.BAD_REQUEST: ErrorCode.PROVIDER_BAD_REQUEST,
+    ErrorKind.NOT_FOUND: ErrorCode.PROVIDER_NOT_FOUND,
+}
+
+
+def provider_code(error: ProviderError) -> ErrorCode:
+    return PROVIDER_CODES[error.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one input field; ``path`` walks the GraphQL arguments."""
+
+    path: tuple[str, ...]
+    message: str
+    code: ErrorCode
+
+
+class GatewayError(Exception):
+    """A failure the client caused or must know about: never an incident, always coded."""
+
+    code: ErrorCode = ErrorCode.BAD_USER_INPUT
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions: dict[str, Any] = extensions
+
+
+class InvalidInput(GatewayError):
+    """An argument the gateway cannot use; nothing was fetched or written because of it."""
+
+    def __init__(
+        self,
+        message: str,
+        code: ErrorCode = ErrorCode.BAD_USER_INPUT,
+        *,
+        path: tuple[str, ...] = (),
+        **extensions: Any,
+    ) -> None:
+        super().__init__(message, **extensions)
+        self.code = code
+        self.path = path
+
+
+class NotFound(GatewayError):
+    code = ErrorCode.NOT_FOUND
+
+
+class ProviderFailed(GatewayError):
+    """A provider's failure that costs the field (or the whole answer) asking for it."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(f"{error.provider} is degraded ({error.kind.value}): {error.message}")
+        self.error = error
+        self.code = provider_code(error)

@@ -33,6 +33,35 @@ class Lookup(enum.StrEnum):
     """The company's own customer id (Lago ``external_id``, Stripe metadata, FO ``extra_id``)."""
 
 
+class Metric(enum.StrEnum):
+    """Revenue figures providers report; values are the GraphQL field names."""
+
+    MRR = "mrr"
+    ARR = "arr"
+    CURRENT_MRR = "currentMrr"
+    TOTAL_CONTRACT_VALUE = "totalContractValue"
+    BALANCE = "balance"
+    """Money; negative is credit."""
+    CURRENT_SUBSCRIPTION_COUNT = "currentSubscriptionCount"
+    """A count, not money."""
+
+
+class WritableField(enum.StrEnum):
+    """The :class:`CustomerWrite` fields, by name: what adapters declare they can store."""
+
+    EMAIL = "email"
+    NAME = "name"
+    PHONE = "phone"
+    COMPANY = "company"
+    DESCRIPTION = "description"
+    ADDRESS = "address"
+    CURRENCY = "currency"
+    METADATA = "metadata"
+    EXTERNAL_ID = "external_id"
+    STRIPE_ID = "stripe_id"
+    DATA_SOURCE_UUID = "data_source_uuid"
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     line1: str | None = None
@@ -72,9 +101,8 @@ class CustomerRecord:
     currency: str | None = None
     created_at: datetime | None = None
     status: str | None = None
-    metrics: Mapping[str, Money | int] = field(default_factory=dict)
-    """Provider metrics by GraphQL name: money (``mrr``, ``arr``, ``currentMrr``,
-    ``totalContractValue``, ``balance``) or a count (``currentSubscriptionCount``)."""
+    metrics: Mapping[Metric, Money | int] = field(default_factory=dict)
+    """Money for every metric but :attr:`Metric.CURRENT_SUBSCRIPTION_COUNT`, a count."""
     deleted: bool = False
 
     @property
@@ -136,7 +164,9 @@ class CustomerWrite:
     """ChartMogul data source to create the customer in."""
 
     def given(self) -> dict[str, Any]:
-        """The fields the caller sent, ``None`` included."""
+        """The fields the caller sent, ``None`` included, keyed by :class:`WritableField`."""
         return {
-            f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not UNSET
+            WritableField(f.name): value
+            for f in fields(self)
+            if (value := getattr(self, f.name)) is not UNSET
         }

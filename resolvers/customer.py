@@ -18,7 +18,7 @@ from strawberry.types.info import Info as StrawberryInfo
 from gateway.errors import ProviderError
 from gateway.identity import FieldValue, MergedCustomer, encode_customer_id
 from gateway.model import Address as AddressRecord
-from gateway.model import CustomerRecord, RecordRef
+from gateway.model import CustomerRecord, Metric, RecordRef
 from gateway.model import Money as MoneyRecord
 from resolvers.errors import provider_error
 from resolvers.provider_types import (
@@ -97,7 +97,7 @@ class CustomerMetrics:
     merged: strawberry.Private[MergedCustomer]
     errors: strawberry.Private[Mapping[str, ProviderError]]
 
-    def _sum(self, provider: str, metric: str) -> Money | None:
+    def _sum(self, provider: str, metric: Metric) -> Money | None:
         _raise_if_degraded(self.errors, provider)
         values = [
             value
@@ -112,19 +112,19 @@ class CustomerMetrics:
 
     @strawberry.field(description="Monthly recurring revenue (ChartMogul).")
     def mrr(self) -> Money | None:
-        return self._sum("chartmogul", "mrr")
+        return self._sum("chartmogul", Metric.MRR)
 
     @strawberry.field(description="Annual run rate (ChartMogul).")
     def arr(self) -> Money | None:
-        return self._sum("chartmogul", "arr")
+        return self._sum("chartmogul", Metric.ARR)
 
     @strawberry.field(description="MRR in the current month (FirstOfficer).")
     def current_mrr(self) -> Money | None:
-        return self._sum("firstofficer", "currentMrr")
+        return self._sum("firstofficer", Metric.CURRENT_MRR)
 
     @strawberry.field(description="Realised lifetime value so far (FirstOfficer).")
     def total_contract_value(self) -> Money | None:
-        return self._sum("firstofficer", "totalContractValue")
+        return self._sum("firstofficer", Metric.TOTAL_CONTRACT_VALUE)
 
     @strawberry.field(description="Subscriptions contributing to MRR this month (FirstOfficer).")
     def current_subscription_count(self) -> int | None:
@@ -132,13 +132,13 @@ class CustomerMetrics:
         counts = [
             value
             for record in _records(self.merged, "firstofficer")
-            if isinstance(value := record.metrics.get("currentSubscriptionCount"), int)
+            if isinstance(value := record.metrics.get(Metric.CURRENT_SUBSCRIPTION_COUNT), int)
         ]
         return sum(counts) if counts else None
 
     @strawberry.field(description="Account balance (Stripe); negative is credit.")
     def balance(self) -> Money | None:
-        return self._sum("stripe", "balance")
+        return self._sum("stripe", Metric.BALANCE)
 
 
 def _records(merged: MergedCustomer, provider: str) -> list[CustomerRecord]:

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.model import CustomerRecord
+from gateway.model import CustomerRecord, Metric
 from gateway.model import Money as MoneyRecord
 from resolvers.scalars import Address, Money, raw_get, raw_str, unix_time
 
@@ -92,7 +92,7 @@ def raw_flag(key: str) -> Any:
     return strawberry.field(resolver=resolve)
 
 
-def money(metric: str, description: str | None = None) -> Any:
+def money(metric: Metric, description: str | None = None) -> Any:
     """A ``Money`` field from the record's normalised metrics."""
 
     def resolve(root: ProviderRecord) -> Money | None:
@@ -118,7 +118,7 @@ def _external_ids(root: ProviderRecord) -> list[str]:
 
 
 def _subscription_count(root: ProviderRecord) -> int | None:
-    value = root.record.metrics.get("currentSubscriptionCount")
+    value = root.record.metrics.get(Metric.CURRENT_SUBSCRIPTION_COUNT)
     return value if isinstance(value, int) else None
 
 
@@ -128,7 +128,7 @@ class StripeCustomer(ProviderRecord):
     description: str | None = raw_text("description")
     address: Address | None = strawberry.field(resolver=_address)
     currency: str | None = strawberry.field(resolver=_currency)
-    balance: Money | None = money("balance", "Balance in minor units; negative is credit.")
+    balance: Money | None = money(Metric.BALANCE, "Balance in minor units; negative is credit.")
     delinquent: bool | None = raw_flag("delinquent")
     created: datetime | None = strawberry.field(resolver=_created)
     metadata: JSON = strawberry.field(resolver=_metadata)
@@ -150,8 +150,8 @@ class ChartMogulCustomer(ProviderRecord):
     status: str | None = strawberry.field(resolver=_status)
     customer_since: datetime | None = strawberry.field(resolver=_created)
     address: Address | None = strawberry.field(resolver=_address)
-    mrr: Money | None = money("mrr")
-    arr: Money | None = money("arr")
+    mrr: Money | None = money(Metric.MRR)
+    arr: Money | None = money(Metric.ARR)
     billing_system_type: str | None = raw_text("billing-system-type")
     chartmogul_url: str | None = raw_text("chartmogul-url")
 
@@ -161,8 +161,8 @@ class FirstOfficerCustomer(ProviderRecord):
     stripe_id: str | None = raw_text("stripe_id")
     extra_id: str | None = raw_text("extra_id")
     currency: str | None = strawberry.field(resolver=_currency)
-    current_mrr: Money | None = money("currentMrr")
-    total_contract_value: Money | None = money("totalContractValue")
+    current_mrr: Money | None = money(Metric.CURRENT_MRR)
+    total_contract_value: Money | None = money(Metric.TOTAL_CONTRACT_VALUE)
     current_subscription_count: int | None = strawberry.field(resolver=_subscription_count)
     status: str | None = strawberry.field(
         resolver=_status, description="'active' while the customer has subscriptions, else 'lost'."
@@ -191,7 +191,7 @@ class LagoCustomer(ProviderRecord):
 class TofupayCustomer(ProviderRecord):
     description: str | None = raw_text("description")
     currency: str | None = strawberry.field(resolver=_currency)
-    account_balance: Money | None = money("balance")
+    account_balance: Money | None = money(Metric.BALANCE)
     delinquent: bool | None = raw_flag("delinquent")
     created: datetime | None = strawberry.field(resolver=_created)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import PROVIDERS, SANDBOX_KEYS, ConfigError, load_settings
+from gateway.config import ConfigError, load_settings
+from gateway.providers.registry import BY_NAME, PROVIDERS
 
 
 def test_nothing_configured_means_the_sandbox() -> None:
@@ -16,7 +17,7 @@ def test_nothing_configured_means_the_sandbox() -> None:
     assert settings.sandbox is True
     assert [p.name for p in settings.enabled()] == list(PROVIDERS)
     assert settings.providers["stripe"].base_url == "http://127.0.0.1:8101"
-    assert settings.providers["lago"].api_key == SANDBOX_KEYS["lago"]
+    assert settings.providers["lago"].api_key == BY_NAME["lago"].sandbox_key
 
 
 def test_configuring_one_provider_turns_the_others_off() -> None:

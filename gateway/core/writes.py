@@ -23,15 +23,15 @@ from typing import Any, Final
 from graphql import GraphQLError
 
 from gateway.core.lookups import customer_by_id
-from gateway.errors import ErrorKind, ProviderError
+from gateway.errors import ErrorCode, ErrorKind, FieldError, ProviderError, provider_code
 from gateway.identity import InvalidCustomerId, decode_customer_id
 from gateway.model import CustomerRecord, CustomerWrite, Lookup, RecordRef
-from gateway.writes.fields import input_name, label
-from gateway.writes.idempotency import KEY_REUSED, derive_key, fingerprint
+from gateway.providers.registry import label
+from gateway.writes.fields import input_name
+from gateway.writes.idempotency import derive_key, fingerprint
 from gateway.writes.outcomes import MutationResult, Outcome, Status
 from gateway.writes.plan import create_order, plan_write, report_order
 from gateway.writes.validation import (
-    FieldError,
     normalise_write,
     validate_idempotency_key,
     validate_providers,
@@ -39,13 +39,10 @@ from gateway.writes.validation import (
 )
 from resolvers.context import GatewayContext
 from resolvers.customer import Customer
-from resolvers.errors import INVALID_ID, provider_code
 
 CREATE: Final = "createCustomer"
 UPDATE: Final = "updateCustomer"
 DELETE: Final = "deleteCustomer"
-NOT_FOUND: Final = "NOT_FOUND"
-INTERNAL: Final = "INTERNAL_SERVER_ERROR"
 
 logger = logging.getLogger("customer_gateway.writes")
 
@@ -172,7 +169,9 @@ async def _once(
                 f"this idempotencyKey was already used for a {operation} with different "
                 "arguments; use a new key for a new request"
             )
-            return MutationResult.invalid([FieldError(("idempotencyKey",), message, KEY_REUSED)])
+            return MutationResult.invalid(
+                [FieldError(("idempotencyKey",), message, ErrorCode.IDEMPOTENCY_KEY_REUSED)]
+            )
         result = await run()
         if result.executed:  # invalid inputs are not remembered: the client may fix and resend
             reservation.record(result)
@@ -384,7 +383,12 @@ def _failed(
 def _internal(provider: str, record_id: str | None, skipped: tuple[str, ...]) -> Outcome:
     message = "unexpected gateway error; the write may or may not have reached the provider"
     return Outcome(
-        provider, Status.FAILED, record_id, code=INTERNAL, message=message, skipped_fields=skipped
+        provider,
+        Status.FAILED,
+        record_id,
+        code=ErrorCode.INTERNAL_SERVER_ERROR,
+        message=message,
+        skipped_fields=skipped,
     )
 
 
@@ -421,11 +425,13 @@ async def _read(ctx: GatewayContext, customer_id: str) -> Customer | MutationRes
     try:
         customer = await customer_by_id(ctx, customer_id)
     except GraphQLError as exc:
-        code = str((exc.extensions or {}).get("code", NOT_FOUND))
+        code = ErrorCode((exc.extensions or {}).get("code", ErrorCode.NOT_FOUND))
         message = f"could not read the customer: {exc.message}"
         return MutationResult.invalid([FieldError(("id",), message, code)])
     if customer is None:
-        return MutationResult.invalid([FieldError(("id",), "no such customer", NOT_FOUND)])
+        return MutationResult.invalid(
+            [FieldError(("id",), "no such customer", ErrorCode.NOT_FOUND)]
+        )
     return customer
 
 
@@ -439,7 +445,7 @@ async def _check_stripe_id(ctx: GatewayContext, stripe_id: str) -> FieldError | 
         message = f"could not check the Stripe customer: {found.error.message}"
         return FieldError(path, message, provider_code(found.error))
     if not found.records:
-        return FieldError(path, f"no Stripe customer {stripe_id!r}", NOT_FOUND)
+        return FieldError(path, f"no Stripe customer {stripe_id!r}", ErrorCode.NOT_FOUND)
     return None
 
 
@@ -447,10 +453,10 @@ def _anchor(ctx: GatewayContext, customer_id: str) -> tuple[RecordRef | None, li
     try:
         anchor = decode_customer_id(customer_id)
     except InvalidCustomerId as exc:
-        return None, [FieldError(("id",), f"invalid customer id: {exc}", INVALID_ID)]
+        return None, [FieldError(("id",), f"invalid customer id: {exc}", ErrorCode.INVALID_ID)]
     if anchor.provider not in ctx.adapters:
         message = f"the customer's {label(anchor.provider)} record cannot be read here"
-        return None, [FieldError(("id",), message, NOT_FOUND)]
+        return None, [FieldError(("id",), message, ErrorCode.NOT_FOUND)]
     return anchor, []
 
 

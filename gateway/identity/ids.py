@@ -13,8 +13,8 @@ import binascii
 import re
 from typing import Final
 
-from gateway.config import PROVIDERS
 from gateway.model import RecordRef
+from gateway.providers.registry import PROVIDERS
 
 __all__ = ["PREFIX", "InvalidCustomerId", "decode_customer_id", "encode_customer_id"]
 

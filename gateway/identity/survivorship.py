@@ -2,7 +2,8 @@
 
 Per field, records are ranked by provider priority, then newest ``created_at`` (unknown counts
 as oldest), then smallest id; the best-ranked record with a non-empty value wins. The priority is
-``IdentitySettings.field_priority[field]`` when configured, else these defaults:
+``IdentitySettings.field_priority[field]`` when configured, else the providers' specs'
+``field_priority`` ranks, which give these defaults:
 
 ========  ==================================================
 name      stripe, lago, chartmogul, firstofficer, tofupay
@@ -38,6 +39,7 @@ from typing import Final, TypeAlias
 from gateway.config import IdentitySettings
 from gateway.identity.emails import normalise_email
 from gateway.model import Address, CustomerRecord, RecordRef
+from gateway.providers.registry import SPECS
 
 __all__ = [
     "DEFAULT_FIELD_PRIORITY",
@@ -55,22 +57,22 @@ __all__ = [
     "survive",
 ]
 
-PROVIDER_PRIORITY: Final = ("stripe", "lago", "chartmogul", "firstofficer", "tofupay")
-"""Provider order for anchors and as the tail of every field priority."""
-
 FIELDS: Final = ("name", "email", "phone", "company", "address", "currency", "status")
+
+PROVIDER_PRIORITY: Final = tuple(s.name for s in sorted(SPECS, key=lambda s: s.anchor_rank))
+"""Provider order for anchors and as the tail of every field priority (the specs' anchor ranks)."""
 
 DEFAULT_FIELD_PRIORITY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "name": ("stripe", "lago", "chartmogul", "firstofficer", "tofupay"),
-        "email": ("stripe", "lago", "chartmogul", "firstofficer", "tofupay"),
-        "phone": ("stripe", "lago", "tofupay"),
-        "company": ("lago", "chartmogul", "stripe"),
-        "address": ("stripe", "lago", "chartmogul", "firstofficer"),
-        "currency": ("stripe", "lago", "tofupay", "firstofficer", "chartmogul"),
-        "status": ("chartmogul", "firstofficer", "stripe"),
+        field: tuple(
+            s.name
+            for s in sorted(SPECS, key=lambda s: (s.field_priority.get(field, 0), s.anchor_rank))
+            if field in s.field_priority
+        )
+        for field in FIELDS
     }
 )
+"""Per field, the providers whose specs rank it, best first (ties by anchor rank)."""
 
 FieldData: TypeAlias = str | Address
 _OLDEST: Final = datetime.min.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from gateway.model import CustomerRecord, CustomerWrite, Lookup, Page
+from gateway.model import CustomerRecord, CustomerWrite, Lookup, Page, WritableField
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Capabilities:
     create: bool = False
     update: bool = False
     delete: bool = False
-    writable_fields: frozenset[str] = frozenset()
+    writable_fields: frozenset[WritableField] = frozenset()
     """Names of :class:`CustomerWrite` fields the provider can store."""
 
     def batch_size(self, lookup: Lookup) -> int:

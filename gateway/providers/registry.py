@@ -1,28 +1,48 @@
-"""Provider name -> adapter class. Adding a provider adds one line here."""
+"""The providers this gateway knows. Adding a provider adds one line to :data:`SPECS`.
+
+The order is the sandbox's port order and the CLI's listing order; every other order (anchors,
+survivorship, writes) comes from the specs' own ranks.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
 
-import httpx
+from gateway.providers import chartmogul, firstofficer, lago, stripe, tofupay
+from gateway.providers.spec import ProviderSpec
 
-from gateway.config import IdentitySettings, ProviderSettings, Settings
-from gateway.providers.chartmogul.adapter import ChartMogulAdapter
-from gateway.providers.contract import ProviderAdapter
-from gateway.providers.firstofficer.adapter import FirstOfficerAdapter
-from gateway.providers.lago.adapter import LagoAdapter
-from gateway.providers.stripe.adapter import StripeAdapter
-from gateway.providers.tofupay.adapter import TofupayAdapter
+if TYPE_CHECKING:
+    import httpx
 
-AdapterFactory = Callable[..., ProviderAdapter]
+    from gateway.config import IdentitySettings, ProviderSettings, Settings
+    from gateway.providers.contract import ProviderAdapter
 
-ADAPTERS: Mapping[str, AdapterFactory] = {
-    "stripe": StripeAdapter,
-    "chartmogul": ChartMogulAdapter,
-    "firstofficer": FirstOfficerAdapter,
-    "lago": LagoAdapter,
-    "tofupay": TofupayAdapter,
-}
+SPECS: Final[tuple[ProviderSpec, ...]] = (
+    stripe.SPEC,
+    chartmogul.SPEC,
+    firstofficer.SPEC,
+    lago.SPEC,
+    tofupay.SPEC,
+)
+
+BY_NAME: Final[Mapping[str, ProviderSpec]] = MappingProxyType({s.name: s for s in SPECS})
+PROVIDERS: Final = tuple(BY_NAME)
+
+
+def spec(name: str) -> ProviderSpec:
+    """The spec of a registered provider; ``KeyError`` names the known ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown provider {name!r}; known: {', '.join(PROVIDERS)}") from None
+
+
+def label(provider: str) -> str:
+    """A provider's name as people write it, for messages."""
+    found = BY_NAME.get(provider)
+    return found.label if found is not None else provider
 
 
 def build_adapters(
@@ -31,13 +51,12 @@ def build_adapters(
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
 ) -> dict[str, ProviderAdapter]:
     """One adapter (and so one pooled HTTP client) per enabled provider."""
-    adapters: dict[str, ProviderAdapter] = {}
-    for provider in settings.enabled():
-        factory = ADAPTERS[provider.name]
-        adapters[provider.name] = factory(
-            provider, settings.identity, transport=(transports or {}).get(provider.name)
+    return {
+        provider.name: make_adapter(
+            provider, settings.identity, (transports or {}).get(provider.name)
         )
-    return adapters
+        for provider in settings.enabled()
+    }
 
 
 def make_adapter(
@@ -45,4 +64,4 @@ def make_adapter(
     identity: IdentitySettings,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ProviderAdapter:
-    return ADAPTERS[provider.name](provider, identity, transport=transport)
+    return spec(provider.name).adapter(provider, identity, transport=transport)

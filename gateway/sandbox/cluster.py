@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from gateway.config import PROVIDERS, SANDBOX_KEYS, SANDBOX_PORTS, ProviderSettings
+from gateway.config import ProviderSettings
+from gateway.providers.registry import SPECS
 from gateway.sandbox.base import Faults, simulator_state
 from gateway.sandbox.dataset import Dataset, DatasetError
-from gateway.sandbox.registry import SIMULATORS
 from gateway.sandbox.runner import LoopbackServer
 
 
@@ -25,29 +25,29 @@ class SandboxCluster:
     def from_dataset(
         cls, dataset: Dataset, keys: Mapping[str, str] | None = None
     ) -> SandboxCluster:
-        chosen = {name: (keys or {}).get(name) or SANDBOX_KEYS[name] for name in PROVIDERS}
-        for name in PROVIDERS:
-            for index, record in enumerate(dataset.for_provider(name)):
+        chosen = {s.name: (keys or {}).get(s.name) or s.sandbox_key for s in SPECS}
+        for spec in SPECS:
+            for index, record in enumerate(dataset.for_provider(spec.name)):
                 try:
-                    SIMULATORS[name].seed_record(record)
+                    spec.simulator.seed_record(record)
                 except (ValueError, TypeError) as exc:
-                    raise DatasetError(f"{name}[{index}]: {exc}") from None
+                    raise DatasetError(f"{spec.name}[{index}]: {exc}") from None
         apps = {
-            name: SIMULATORS[name].create_app(dataset.for_provider(name), api_key=chosen[name])
-            for name in PROVIDERS
+            s.name: s.simulator.create_app(dataset.for_provider(s.name), api_key=chosen[s.name])
+            for s in SPECS
         }
         return cls(apps=apps, keys=chosen)
 
     async def start(self, host: str = "127.0.0.1", base_port: int | None = None) -> None:
         """Serve every simulator; ``base_port`` 0 picks free ports, ``None`` the default ports."""
-        for index, name in enumerate(PROVIDERS):
+        for index, spec in enumerate(SPECS):
             if base_port is None:
-                port = SANDBOX_PORTS[name]
+                port = spec.sandbox_port
             else:
                 port = 0 if base_port == 0 else base_port + index
-            server = LoopbackServer(self.apps[name], host=host, port=port)
+            server = LoopbackServer(self.apps[spec.name], host=host, port=port)
             await server.start()
-            self.servers[name] = server
+            self.servers[spec.name] = server
 
     async def stop(self) -> None:
         for server in self.servers.values():

@@ -22,15 +22,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final
 
-from gateway.config import PROVIDERS, IdentitySettings
+from gateway.config import IdentitySettings
+from gateway.providers.registry import PROVIDERS, SPECS
+from gateway.providers.spec import SeedContext
 
-ID_FIELDS: Final[Mapping[str, str]] = {
-    "stripe": "id",
-    "chartmogul": "uuid",
-    "firstofficer": "id",
-    "lago": "external_id",
-    "tofupay": "id",
-}
+ID_FIELDS: Final[Mapping[str, str]] = {s.name: s.dataset_id_field for s in SPECS}
 """The field that identifies a record within its provider (unique per provider in a dataset)."""
 
 DEFAULT_EXTERNAL_ID_KEY: Final = IdentitySettings().external_id_metadata_key
@@ -100,30 +96,54 @@ class DatasetError(ValueError):
     """A dataset file a human must fix; the message names the file, provider and record."""
 
 
-@dataclass(frozen=True, slots=True)
 class Dataset:
-    """Records per provider, each in that provider's own (possibly minimal) API shape."""
+    """Records per registered provider, each in that provider's own (possibly minimal) API shape.
 
-    stripe: tuple[dict[str, Any], ...] = ()
-    chartmogul: tuple[dict[str, Any], ...] = ()
-    firstofficer: tuple[dict[str, Any], ...] = ()
-    lago: tuple[dict[str, Any], ...] = ()
-    tofupay: tuple[dict[str, Any], ...] = ()
+    ``Dataset({"stripe": [...]})`` or ``Dataset(stripe=[...])``; providers left out have none.
+    Immutable: the records are copied in and handed out as tuples.
+    """
+
+    __slots__ = ("_records",)
+
+    def __init__(
+        self,
+        records: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        /,
+        **by_provider: Sequence[Mapping[str, Any]],
+    ) -> None:
+        given = {**(records or {}), **by_provider}
+        if unknown := sorted(set(given) - set(PROVIDERS)):
+            raise ValueError(
+                f"unknown provider(s) {', '.join(map(repr, unknown))}; "
+                f"expected {', '.join(PROVIDERS)}"
+            )
+        self._records: dict[str, tuple[dict[str, Any], ...]] = {
+            name: tuple(dict(record) for record in given.get(name, ())) for name in PROVIDERS
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dataset) and self._records == other._records
+
+    def __hash__(self) -> int:
+        return hash(self.dumps())
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={len(records)}" for name, records in self._records.items())
+        return f"Dataset({counts})"
 
     def as_json(self) -> dict[str, list[dict[str, Any]]]:
         """A deep copy in the file format, so callers can't alter the dataset through it."""
-        return {name: copy.deepcopy(list(getattr(self, name))) for name in PROVIDERS}
+        return {name: copy.deepcopy(list(records)) for name, records in self._records.items()}
 
     def dumps(self) -> str:
         """The dataset as a JSON file's text (stable: the same dataset gives the same bytes)."""
         return json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n"
 
     def for_provider(self, name: str) -> Sequence[Mapping[str, Any]]:
-        """One provider's records by name, as the simulator registry looks them up."""
-        if name not in PROVIDERS:
+        """One provider's records by name, as the sandbox cluster looks them up."""
+        if name not in self._records:
             raise ValueError(f"unknown provider {name!r}; expected one of {', '.join(PROVIDERS)}")
-        records: tuple[dict[str, Any], ...] = getattr(self, name)
-        return records
+        return self._records[name]
 
 
 # --- Word lists ----------------------------------------------------------------------------
@@ -854,7 +874,25 @@ def generate(
             email = profile.email if kind == "exact" else _email_variant(profile.email, kind)
             b.tofupay(profile, email=email)
             tofupay_seen += 1
-    return Dataset(**{name: tuple(records) for name, records in b.records.items()})
+        _seed_plugged_in(b, profile, index)
+    return Dataset(b.records)
+
+
+def _seed_plugged_in(b: _Builder, profile: _Profile, index: int) -> None:
+    """Offer a generated customer to every provider whose spec brings its own seed generator."""
+    context = SeedContext(
+        index=index,
+        name=profile.name,
+        email=profile.email,
+        company=profile.company,
+        company_id=profile.company_id,
+        created=profile.created,
+        currency=profile.currency,
+        country=profile.address.country,
+    )
+    for spec in SPECS:
+        if spec.seed is not None and (record := spec.seed(context)) is not None:
+            b.add(spec.name, record)
 
 
 # --- Loading a dataset file -------------------------------------------------------------------
@@ -913,4 +951,4 @@ def load_dataset(path: str | Path) -> Dataset:
             f"{path}: unknown provider key(s) {', '.join(map(repr, unknown))}; "
             f"expected {', '.join(PROVIDERS)}"
         )
-    return Dataset(**{name: _check_records(path, name, data.get(name, [])) for name in PROVIDERS})
+    return Dataset({name: _check_records(path, name, data.get(name, [])) for name in PROVIDERS})

@@ -1,4 +1,4 @@
-"""How :class:`~gateway.providers.base.CustomerWrite` fields are named to clients.
+"""How :class:`~gateway.model.CustomerWrite` fields are named to clients.
 
 Field errors and skipped-field reports use the GraphQL input names (``externalId``, not
 ``external_id``), so a form can map them straight onto its own inputs.
@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-INPUT_NAMES: Final[Mapping[str, str]] = {
-    "email": "email",
-    "name": "name",
-    "phone": "phone",
-    "company": "company",
-    "description": "description",
-    "address": "address",
-    "currency": "currency",
-    "metadata": "metadata",
-    "external_id": "externalId",
-    "stripe_id": "stripeId",
-    "data_source_uuid": "chartmogulDataSourceUuid",
+from gateway.model import WritableField
+
+INPUT_NAMES: Final[Mapping[WritableField, str]] = {
+    WritableField.EMAIL: "email",
+    WritableField.NAME: "name",
+    WritableField.PHONE: "phone",
+    WritableField.COMPANY: "company",
+    WritableField.DESCRIPTION: "description",
+    WritableField.ADDRESS: "address",
+    WritableField.CURRENCY: "currency",
+    WritableField.METADATA: "metadata",
+    WritableField.EXTERNAL_ID: "externalId",
+    WritableField.STRIPE_ID: "stripeId",
+    WritableField.DATA_SOURCE_UUID: "chartmogulDataSourceUuid",
 }
 """CustomerWrite field -> the ``CustomerInput`` field a client sent it in."""
 
@@ -34,19 +36,7 @@ ADDRESS_INPUT_NAMES: Final[Mapping[str, str]] = {
 }
 """Address field -> the ``AddressInput`` field."""
 
-PROVIDER_LABELS: Final[Mapping[str, str]] = {
-    "stripe": "Stripe",
-    "chartmogul": "ChartMogul",
-    "firstofficer": "FirstOfficer",
-    "lago": "Lago",
-    "tofupay": "Tofupay",
-}
-
 
 def input_name(field: str) -> str:
-    return INPUT_NAMES.get(field, field)
-
-
-def label(provider: str) -> str:
-    """A provider's name as people write it, for messages."""
-    return PROVIDER_LABELS.get(provider, provider)
+    """The GraphQL input name of a :class:`WritableField` (given as the enum or its value)."""
+    return INPUT_NAMES[WritableField(field)]

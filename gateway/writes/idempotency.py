@@ -3,11 +3,11 @@
 A mutation sent with an ``idempotencyKey`` runs once. The store remembers, per
 (operation, key), a fingerprint of the arguments and the result: the same key with the same
 arguments replays the result without writing again; with different arguments it is refused
-(:data:`KEY_REUSED`). A request arriving while the first one with its key is still running waits
-for it, then replays. Entries live for :data:`DEFAULT_TTL` (24 hours, like Stripe's keys) and the
-store holds at most ``max_entries`` (least recently used dropped first). It is per process: a
-restart or another replica does not know the keys; the derived keys sent to Stripe and Tofupay
-still make their own replays safe there.
+(``IDEMPOTENCY_KEY_REUSED``). A request arriving while the first one with its key is still
+running waits for it, then replays. Entries live for :data:`DEFAULT_TTL` (24 hours, like
+Stripe's keys) and the store holds at most ``max_entries`` (least recently used dropped
+first). It is per process: a restart or another replica does not know the keys; the derived
+keys sent to Stripe and Tofupay still make their own replays safe there.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any, Final, Generic, TypeVar
 
 DEFAULT_TTL: Final = 24 * 3600.0
 DEFAULT_MAX_ENTRIES: Final = 10_000
-KEY_REUSED: Final = "IDEMPOTENCY_KEY_REUSED"
 
 T = TypeVar("T")
 StoreKey = tuple[str, str]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from gateway.errors import ErrorCode, FieldError
 from gateway.model import RecordRef
-from gateway.writes.validation import FieldError
 
 
 class Status(enum.Enum):
@@ -28,7 +28,7 @@ class Outcome:
     status: Status
     record_id: str | None = None
     reason: str | None = None
-    code: str | None = None
+    code: ErrorCode | None = None
     message: str | None = None
     skipped_fields: tuple[str, ...] = ()
     """Input fields (GraphQL names) the provider cannot store, so did not receive."""

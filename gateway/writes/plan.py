@@ -7,26 +7,20 @@ for that provider, never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Final
 
-from gateway.model import CustomerWrite
+from gateway.model import CustomerWrite, WritableField
+from gateway.providers.registry import BY_NAME, SPECS
+from gateway.providers.spec import WritePhase
 from gateway.writes.fields import input_name
 
-LINK_PROVIDER: Final = "stripe"
+LINK_PROVIDER: Final = next(s.name for s in SPECS if s.links_others)
 """The provider whose new record id links the others (Lago, ChartMogul) to it."""
-INDEPENDENT: Final = frozenset({"stripe", "tofupay"})
-"""Creates that need nothing from another provider: Stripe is the link source, Tofupay joins a
-customer by email only. They run first, concurrently; the rest run after, with the Stripe id."""
-WRITE_ORDER: Final = ("stripe", "tofupay", "lago", "chartmogul", "firstofficer")
+WRITE_ORDER: Final = tuple(s.name for s in sorted(SPECS, key=lambda s: s.write_rank))
 """The order outcomes are reported in (and creates start in, within each phase)."""
-CREATE_ONLY: Final[Mapping[str, frozenset[str]]] = {
-    # ChartMogul's adapter: "external_id, stripe_id and data_source_uuid are set at creation
-    # only" (its update is a PATCH of the profile fields).
-    "chartmogul": frozenset({"external_id", "stripe_id", "data_source_uuid"}),
-}
-ROUTING_FIELDS: Final = frozenset({"data_source_uuid"})
+ROUTING_FIELDS: Final = frozenset({WritableField.DATA_SOURCE_UUID})
 """Fields that choose where a record is created rather than describe the customer: never
 reported as skipped by providers that have no such notion."""
 
@@ -47,7 +41,7 @@ class ProviderPlan:
 def plan_write(
     provider: str,
     write: CustomerWrite,
-    writable: Collection[str],
+    writable: Collection[WritableField],
     *,
     creating: bool,
     link_stripe_id: str | None = None,
@@ -58,8 +52,8 @@ def plan_write(
     where the provider stores a Stripe id and is not a client field, so never reported skipped.
     """
     storable = set(writable)
-    if not creating:
-        storable -= CREATE_ONLY.get(provider, frozenset())
+    if not creating and provider in BY_NAME:
+        storable -= BY_NAME[provider].create_only
     given = write.given()
     kept = {name: value for name, value in given.items() if name in storable}
     skipped = tuple(
@@ -70,7 +64,7 @@ def plan_write(
         )
     )
     planned = CustomerWrite(**kept)
-    if link_stripe_id is not None and "stripe_id" in storable:
+    if link_stripe_id is not None and WritableField.STRIPE_ID in storable:
         planned = replace(planned, stripe_id=link_stripe_id)
     return ProviderPlan(provider=provider, write=planned, skipped=skipped)
 
@@ -84,12 +78,16 @@ class CreateOrder:
 
 
 def create_order(targets: Collection[str]) -> CreateOrder:
-    ordered = [p for p in WRITE_ORDER if p in targets]
-    ordered += sorted(p for p in targets if p not in WRITE_ORDER)
+    ordered = sorted(targets, key=report_order)
     return CreateOrder(
-        first=tuple(p for p in ordered if p in INDEPENDENT),
-        then=tuple(p for p in ordered if p not in INDEPENDENT),
+        first=tuple(p for p in ordered if _phase(p) is WritePhase.INDEPENDENT),
+        then=tuple(p for p in ordered if _phase(p) is not WritePhase.INDEPENDENT),
     )
+
+
+def _phase(provider: str) -> WritePhase:
+    spec = BY_NAME.get(provider)
+    return spec.write_phase if spec is not None else WritePhase.LINKED
 
 
 def report_order(provider: str) -> tuple[int, str]:

@@ -10,37 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any, Final
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from gateway.errors import ErrorCode, FieldError
 from gateway.identity import is_stripe_customer_id
-from gateway.model import UNSET, Address, CustomerWrite
-from gateway.writes.fields import ADDRESS_INPUT_NAMES, input_name, label
-
-# --- error codes (stable: clients switch on them) ------------------------------------------
-
-INVALID_EMAIL: Final = "INVALID_EMAIL"
-INVALID_COUNTRY: Final = "INVALID_COUNTRY"
-INVALID_CURRENCY: Final = "INVALID_CURRENCY"
-INVALID_FORMAT: Final = "INVALID_FORMAT"
-TOO_LONG: Final = "TOO_LONG"
-BLANK: Final = "BLANK"
-REQUIRED: Final = "REQUIRED"
-NOT_CLEARABLE: Final = "NOT_CLEARABLE"
-NOT_CHANGEABLE: Final = "NOT_CHANGEABLE"
-CONFLICT: Final = "CONFLICT"
-EMPTY_INPUT: Final = "EMPTY_INPUT"
-METADATA_INVALID: Final = "METADATA_INVALID"
-METADATA_TOO_MANY_KEYS: Final = "METADATA_TOO_MANY_KEYS"
-METADATA_KEY_TOO_LONG: Final = "METADATA_KEY_TOO_LONG"
-METADATA_KEY_INVALID: Final = "METADATA_KEY_INVALID"
-METADATA_KEY_RESERVED: Final = "METADATA_KEY_RESERVED"
-METADATA_VALUE_TOO_LONG: Final = "METADATA_VALUE_TOO_LONG"
-INVALID_IDEMPOTENCY_KEY: Final = "INVALID_IDEMPOTENCY_KEY"
-PROVIDER_NOT_CONFIGURED: Final = "PROVIDER_NOT_CONFIGURED"
+from gateway.model import UNSET, Address, CustomerWrite, WritableField
+from gateway.providers.registry import BY_NAME, label
+from gateway.providers.spec import WriteCheck
+from gateway.writes.fields import ADDRESS_INPUT_NAMES, input_name
 
 # --- limits ---------------------------------------------------------------------------------
 
@@ -79,31 +60,6 @@ _DATA_SOURCE_UUID: Final = re.compile(
 )
 _UNTRIMMED: Final = frozenset({"description"})
 """Text kept exactly as sent; every other text field is trimmed."""
-
-REQUIRED_TO_CREATE: Final[Mapping[str, tuple[str, ...]]] = {
-    "lago": ("external_id", "name"),  # Lago names customers by external_id; the gateway a name
-    "chartmogul": ("data_source_uuid", "name"),  # plus an external id or Stripe id, see below
-    "firstofficer": ("email",),  # FirstOfficer's create needs a unique email
-    "tofupay": ("email",),  # Tofupay records join a customer by email only
-}
-"""Fields a create in each provider needs (beyond those it can take from another write)."""
-
-NOT_CLEARABLE_IN: Final[Mapping[str, tuple[str, ...]]] = {
-    "firstofficer": ("email",),
-    "tofupay": ("email",),
-    "lago": ("name", "external_id"),
-    "chartmogul": ("name",),
-}
-"""Fields an update cannot set to null while it targets a record of the provider."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One problem with one input field; ``path`` walks the GraphQL arguments."""
-
-    path: tuple[str, ...]
-    message: str
-    code: str
 
 
 def normalise_write(write: CustomerWrite) -> CustomerWrite:
@@ -152,13 +108,15 @@ def validate_write(
     errors: list[FieldError] = []
     given = write.given()
     if not creating and not given:
-        errors.append(FieldError(prefix, "give at least one field to change", EMPTY_INPUT))
+        errors.append(
+            FieldError(prefix, "give at least one field to change", ErrorCode.EMPTY_INPUT)
+        )
     if not creating and "data_source_uuid" in given:
         errors.append(
             FieldError(
-                (*prefix, input_name("data_source_uuid")),
+                (*prefix, input_name(WritableField.DATA_SOURCE_UUID)),
                 "a ChartMogul customer's data source is chosen when it is created",
-                NOT_CHANGEABLE,
+                ErrorCode.NOT_CHANGEABLE,
             )
         )
     for field_name, value in given.items():
@@ -170,7 +128,7 @@ def validate_write(
         elif field_name == "metadata":
             errors.extend(_metadata_errors(value, path, external_id_key))
         elif not isinstance(value, str):
-            errors.append(FieldError(path, "must be a string", INVALID_FORMAT))
+            errors.append(FieldError(path, "must be a string", ErrorCode.INVALID_FORMAT))
         else:
             errors.extend(_text_errors(field_name, value, path))
     errors.extend(_target_errors(write, creating, targets, creates_stripe, record_ids, prefix))
@@ -179,31 +137,41 @@ def validate_write(
 
 def _text_errors(field_name: str, value: str, path: tuple[str, ...]) -> list[FieldError]:
     if not value.strip():
-        return [FieldError(path, "must not be blank (send null to clear)", BLANK)]
+        return [FieldError(path, "must not be blank (send null to clear)", ErrorCode.BLANK)]
     limit = MAX_LENGTHS.get(field_name)
     if limit is not None and len(value) > limit:
-        return [FieldError(path, f"must be at most {limit} characters", TOO_LONG)]
+        return [FieldError(path, f"must be at most {limit} characters", ErrorCode.TOO_LONG)]
     if field_name == "email":
         try:
             validate_email(value, check_deliverability=False)
         except EmailNotValidError as exc:
-            return [FieldError(path, f"not a valid email address: {exc}", INVALID_EMAIL)]
+            return [FieldError(path, f"not a valid email address: {exc}", ErrorCode.INVALID_EMAIL)]
     elif field_name == "currency":
         if len(value) != 3 or pycountry.currencies.get(alpha_3=value.upper()) is None:
-            return [FieldError(path, f"not an ISO 4217 currency code: {value!r}", INVALID_CURRENCY)]
+            return [
+                FieldError(
+                    path, f"not an ISO 4217 currency code: {value!r}", ErrorCode.INVALID_CURRENCY
+                )
+            ]
     elif field_name == "stripe_id" and not is_stripe_customer_id(value):
-        return [FieldError(path, f"not a Stripe customer id (cus_…): {value!r}", INVALID_FORMAT)]
+        return [
+            FieldError(
+                path, f"not a Stripe customer id (cus_…): {value!r}", ErrorCode.INVALID_FORMAT
+            )
+        ]
     elif field_name == "data_source_uuid" and not _DATA_SOURCE_UUID.fullmatch(value):
         message = f"not a ChartMogul data source uuid (ds_<uuid>): {value!r}"
-        return [FieldError(path, message, INVALID_FORMAT)]
+        return [FieldError(path, message, ErrorCode.INVALID_FORMAT)]
     return []
 
 
 def _address_errors(address: Any, path: tuple[str, ...]) -> list[FieldError]:
     if not isinstance(address, Address):
-        return [FieldError(path, "must be an address object", INVALID_FORMAT)]
+        return [FieldError(path, "must be an address object", ErrorCode.INVALID_FORMAT)]
     if address.is_empty():
-        return [FieldError(path, "give at least one address field, or null to clear", BLANK)]
+        return [
+            FieldError(path, "give at least one address field, or null to clear", ErrorCode.BLANK)
+        ]
     errors: list[FieldError] = []
     for name, graphql_name in ADDRESS_INPUT_NAMES.items():
         value = getattr(address, name)
@@ -211,50 +179,54 @@ def _address_errors(address: Any, path: tuple[str, ...]) -> list[FieldError]:
         if value is None:
             continue
         if not isinstance(value, str):
-            errors.append(FieldError(part, "must be a string", INVALID_FORMAT))
+            errors.append(FieldError(part, "must be a string", ErrorCode.INVALID_FORMAT))
         elif len(value) > ADDRESS_MAX_LENGTH:
             errors.append(
-                FieldError(part, f"must be at most {ADDRESS_MAX_LENGTH} characters", TOO_LONG)
+                FieldError(
+                    part, f"must be at most {ADDRESS_MAX_LENGTH} characters", ErrorCode.TOO_LONG
+                )
             )
         elif name == "country" and (
             len(value) != 2 or pycountry.countries.get(alpha_2=value.upper()) is None
         ):
             message = f"not an ISO 3166-1 alpha-2 country code: {value!r}"
-            errors.append(FieldError(part, message, INVALID_COUNTRY))
+            errors.append(FieldError(part, message, ErrorCode.INVALID_COUNTRY))
     return errors
 
 
 def _metadata_errors(metadata: Any, path: tuple[str, ...], reserved: str) -> list[FieldError]:
     if not isinstance(metadata, Mapping):
-        return [FieldError(path, "must be an object of string values", METADATA_INVALID)]
+        return [FieldError(path, "must be an object of string values", ErrorCode.METADATA_INVALID)]
     errors: list[FieldError] = []
     if len(metadata) > METADATA_MAX_KEYS:
         errors.append(
             FieldError(
                 path,
                 f"at most {METADATA_MAX_KEYS} keys (got {len(metadata)})",
-                METADATA_TOO_MANY_KEYS,
+                ErrorCode.METADATA_TOO_MANY_KEYS,
             )
         )
     for key, value in metadata.items():
         entry = (*path, str(key))
         if not str(key).strip():
             message = "metadata keys must not be blank"
-            errors.append(FieldError(entry, message, METADATA_KEY_INVALID))
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_INVALID))
         elif len(str(key)) > METADATA_KEY_MAX_LENGTH:
             message = f"metadata keys must be at most {METADATA_KEY_MAX_LENGTH} characters"
-            errors.append(FieldError(entry, message, METADATA_KEY_TOO_LONG))
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_TOO_LONG))
         elif "[" in str(key) or "]" in str(key):
             message = "metadata keys cannot contain '[' or ']'"
-            errors.append(FieldError(entry, message, METADATA_KEY_INVALID))
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_INVALID))
         elif key == reserved:
             message = f"{key!r} holds the external id link: set externalId instead"
-            errors.append(FieldError(entry, message, METADATA_KEY_RESERVED))
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_RESERVED))
         if not isinstance(value, str):
-            errors.append(FieldError(entry, "metadata values must be strings", METADATA_INVALID))
+            errors.append(
+                FieldError(entry, "metadata values must be strings", ErrorCode.METADATA_INVALID)
+            )
         elif len(value) > METADATA_VALUE_MAX_LENGTH:
             message = f"metadata values must be at most {METADATA_VALUE_MAX_LENGTH} characters"
-            errors.append(FieldError(entry, message, METADATA_VALUE_TOO_LONG))
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_VALUE_TOO_LONG))
     return errors
 
 
@@ -266,78 +238,43 @@ def _target_errors(
     record_ids: Mapping[str, Collection[str]] | None,
     prefix: tuple[str, ...],
 ) -> list[FieldError]:
-    """Rules that depend on the providers written to."""
+    """Rules that depend on the providers written to, from their specs."""
     given = write.given()
     errors: list[FieldError] = []
-    reported: set[str] = set()
+    reported: set[WritableField] = set()
 
-    def add(field_name: str, message: str, code: str) -> None:
+    def add(field_name: WritableField, message: str, code: ErrorCode) -> None:
         if field_name not in reported:  # one error per field is enough for a form
             reported.add(field_name)
             errors.append(FieldError((*prefix, input_name(field_name)), message, code))
 
     for provider in sorted(targets):
-        name = label(provider)
+        spec = BY_NAME.get(provider)
+        if spec is None:
+            continue
         if creating:
-            for field_name in REQUIRED_TO_CREATE.get(provider, ()):
+            for field_name in spec.required_to_create:
                 if not _present(given.get(field_name)):
-                    add(field_name, f"required to create the customer in {name}", REQUIRED)
-            if provider == "chartmogul" and not (
-                _present(given.get("external_id"))
-                or _present(given.get("stripe_id"))
-                or creates_stripe
-            ):
-                add(
-                    "external_id",
-                    "ChartMogul needs an external id: give externalId, or stripeId, or create "
-                    "the customer in Stripe in the same call",
-                    REQUIRED,
-                )
+                    message = f"required to create the customer in {spec.label}"
+                    add(field_name, message, ErrorCode.REQUIRED)
         else:
-            for field_name in NOT_CLEARABLE_IN.get(provider, ()):
+            for field_name in spec.not_clearable:
                 if field_name in given and given[field_name] is None:
-                    add(field_name, f"{name} cannot store a customer without it", NOT_CLEARABLE)
-            if provider == "stripe" and "metadata" in given and given["metadata"] is None:
-                add(
-                    "metadata",
-                    "clearing all Stripe metadata would also remove the external id link; "
-                    "send the keys to change instead",
-                    NOT_CLEARABLE,
-                )
-            external = given.get("external_id")
-            if provider == "lago" and isinstance(external, str):
-                current = set((record_ids or {}).get("lago", ()))
-                if current and current != {external}:
-                    add(
-                        "external_id",
-                        "Lago cannot change a customer's external id (it is the record's id)",
-                        NOT_CHANGEABLE,
-                    )
-        external = given.get("external_id")
-        if provider == "firstofficer" and isinstance(external, str) and _misread_by_fo(external):
-            add(
-                "external_id",
-                "FirstOfficer would read this external id as another kind of id (it is all "
-                "digits, starts with 'cus_' or holds '@')",
-                INVALID_FORMAT,
-            )
-    if creating and creates_stripe and _present(given.get("stripe_id")):
-        add(
-            "stripe_id",
-            "stripeId links to an existing Stripe customer: leave STRIPE out of providers, or "
-            "drop stripeId to create a new Stripe customer",
-            CONFLICT,
+                    message = f"{spec.label} cannot store a customer without it"
+                    add(field_name, message, ErrorCode.NOT_CLEARABLE)
+        check = WriteCheck(
+            given=given,
+            creating=creating,
+            link_created=creates_stripe,
+            record_ids=(record_ids or {}).get(provider, ()),
         )
+        for problem in spec.rules(check):
+            add(problem.field, problem.message, problem.code)
     return errors
 
 
 def _present(value: Any) -> bool:
     return value is not UNSET and value is not None and (not isinstance(value, str) or bool(value))
-
-
-def _misread_by_fo(value: str) -> bool:
-    """FirstOfficer's GET resolves an id by its shape (see providers/firstofficer.sendable)."""
-    return (value.isascii() and value.isdigit()) or value.startswith("cus_") or "@" in value
 
 
 def validate_providers(
@@ -347,12 +284,14 @@ def validate_providers(
     if requested is None:
         return []
     if not requested:
-        return [FieldError((path,), "name at least one provider, or leave it out", REQUIRED)]
+        return [
+            FieldError((path,), "name at least one provider, or leave it out", ErrorCode.REQUIRED)
+        ]
     return [
         FieldError(
             (path, str(index)),
             f"{label(provider)} is not configured on this gateway",
-            PROVIDER_NOT_CONFIGURED,
+            ErrorCode.PROVIDER_NOT_CONFIGURED,
         )
         for index, provider in enumerate(requested)
         if provider not in configured
@@ -363,8 +302,8 @@ def validate_idempotency_key(key: str | None, *, path: str = "idempotencyKey") -
     if key is None:
         return []
     if not key.strip():
-        return [FieldError((path,), "must not be blank", BLANK)]
+        return [FieldError((path,), "must not be blank", ErrorCode.BLANK)]
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
         message = f"must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters"
-        return [FieldError((path,), message, INVALID_IDEMPOTENCY_KEY)]
+        return [FieldError((path,), message, ErrorCode.INVALID_IDEMPOTENCY_KEY)]
     return []

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config import PROVIDERS
 from gateway.identity.ids import InvalidCustomerId, decode_customer_id, encode_customer_id
 from gateway.model import RecordRef
+from gateway.providers.registry import PROVIDERS
 
 
 def b64(text: str) -> str:

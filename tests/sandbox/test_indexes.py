@@ -15,10 +15,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.config import SANDBOX_KEYS
 from gateway.providers.chartmogul import simulator as chartmogul
 from gateway.providers.firstofficer import simulator as firstofficer
 from gateway.providers.lago import simulator as lago
+from gateway.providers.registry import BY_NAME
 from gateway.providers.stripe import simulator as stripe
 from gateway.providers.stripe_like.simulator import CustomerStore, customer_api
 from gateway.providers.tofupay import simulator as tofupay
@@ -31,7 +31,7 @@ def _client(app: Starlette, headers: dict[str, str]) -> httpx.AsyncClient:
 
 
 def bearer(name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {SANDBOX_KEYS[name]}"}
+    return {"Authorization": f"Bearer {BY_NAME[name].sandbox_key}"}
 
 
 class FakeClock:
@@ -155,7 +155,7 @@ async def cm_http() -> AsyncIterator[httpx.AsyncClient]:
         | {"external_id": f"ext_{i}"}
         for i in range(1, 5)
     ]
-    token = base64.b64encode(f"{SANDBOX_KEYS['chartmogul']}:".encode()).decode()
+    token = base64.b64encode(f"{BY_NAME['chartmogul'].sandbox_key}:".encode()).decode()
     async with _client(chartmogul.create_app(records), {"Authorization": f"Basic {token}"}) as h:
         yield h
 
@@ -208,7 +208,7 @@ async def test_firstofficer_lookups_follow_updates_and_pick_the_lowest_id() -> N
         {"id": 3, "email": "b@x.ex", "extra_id": "shared"},
         {"email": "c@x.ex"},  # gets the next free id, 8
     ]
-    headers = {"Authorization": f'Token token="{SANDBOX_KEYS["firstofficer"]}"'}
+    headers = {"Authorization": f'Token token="{BY_NAME["firstofficer"].sandbox_key}"'}
     async with _client(firstofficer.create_app(records), headers) as http:
 
         async def found(identifier: str) -> int | None:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from gateway.errors import FieldError
 from gateway.model import UNSET, Address, CustomerWrite
 from gateway.writes.validation import (
-    FieldError,
     normalise_write,
     validate_idempotency_key,
     validate_providers,

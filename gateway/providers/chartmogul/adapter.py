@@ -19,7 +19,16 @@ from urllib.parse import quote
 import httpx
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Money, Page
+from gateway.model import (
+    Address,
+    CustomerRecord,
+    CustomerWrite,
+    Lookup,
+    Metric,
+    Money,
+    Page,
+    WritableField,
+)
 from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, UpstreamError
@@ -94,10 +103,10 @@ def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
     """A ChartMogul customer object as a :class:`CustomerRecord` (raw kept as received)."""
     currency = _text(obj.get("currency"))
     currency = currency.lower() if currency else None
-    metrics: dict[str, Money | int] = {}
+    metrics: dict[Metric, Money | int] = {}
     if currency:
-        for key in ("mrr", "arr"):
-            value = obj.get(key)
+        for key in (Metric.MRR, Metric.ARR):
+            value = obj.get(key.value)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 metrics[key] = Money(round(value), currency)
     country = _text(obj.get("country"))
@@ -163,7 +172,15 @@ class ChartMogulAdapter(HTTPAdapter):
         update=True,
         delete=True,
         writable_fields=frozenset(
-            {"name", "email", "company", "address", "external_id", "stripe_id", "data_source_uuid"}
+            {
+                WritableField.NAME,
+                WritableField.EMAIL,
+                WritableField.COMPANY,
+                WritableField.ADDRESS,
+                WritableField.EXTERNAL_ID,
+                WritableField.STRIPE_ID,
+                WritableField.DATA_SOURCE_UUID,
+            }
         ),
     )
     """``external_id``, ``stripe_id`` and ``data_source_uuid`` are set at creation only."""

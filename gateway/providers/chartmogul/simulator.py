@@ -38,8 +38,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.config import SANDBOX_KEYS
 from gateway.sandbox.base import SimulatorState, build_app
+
+SANDBOX_KEY: Final = "sandbox"
+"""The API key the simulator accepts unless told otherwise."""
 
 DEFAULT_DATA_SOURCE_UUID: Final = "ds_00000000-0000-4000-8000-000000000001"
 """The Import API data source every simulator has, so creates work without seeding one."""
@@ -697,7 +699,7 @@ def _routes(store: CustomerStore) -> list[Route]:
 
 
 def create_app(
-    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEYS["chartmogul"]
+    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEY
 ) -> Starlette:
     """A ChartMogul simulator seeded with ``records`` (customer objects, possibly minimal)."""
     state = SimulatorState("chartmogul", api_key)

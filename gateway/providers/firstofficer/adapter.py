@@ -14,17 +14,26 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Money, Page
+from gateway.model import (
+    Address,
+    CustomerRecord,
+    CustomerWrite,
+    Lookup,
+    Metric,
+    Money,
+    Page,
+    WritableField,
+)
 from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.contract import Capabilities
 
 NAME: Final = "firstofficer"
 MAX_PAGE_SIZE: Final = 100
 CUSTOMERS: Final = "/v2/customers"
-_WRITE_PARAMS: Final[Mapping[str, str]] = {
-    "email": "email",
-    "name": "name",
-    "external_id": "extra_id",
+_WRITE_PARAMS: Final[Mapping[WritableField, str]] = {
+    WritableField.EMAIL: "email",
+    WritableField.NAME: "name",
+    WritableField.EXTERNAL_ID: "extra_id",
 }
 """CustomerWrite field -> FirstOfficer form param. ``stripe_id`` is not writable: FirstOfficer
 learns it from Stripe (only the sandbox accepts it on create)."""
@@ -91,17 +100,17 @@ def to_record(raw: Any) -> CustomerRecord:
         raise ProviderError(NAME, ErrorKind.BAD_RESPONSE, "expected a customer with an integer id")
     currency = _str_or_none(raw.get("currency"))
     currency = currency.lower() if currency else None
-    metrics: dict[str, Money | int] = {}
+    metrics: dict[Metric, Money | int] = {}
     if currency:  # money without a currency would be meaningless
         for metric, key in (
-            ("currentMrr", "current_mrr"),
-            ("totalContractValue", "total_contract_value"),
+            (Metric.CURRENT_MRR, "current_mrr"),
+            (Metric.TOTAL_CONTRACT_VALUE, "total_contract_value"),
         ):
             if (amount := _int_or_none(raw.get(key))) is not None:
                 metrics[metric] = Money(amount, currency)
     subscriptions = _int_or_none(raw.get("current_subscription_count"))
     if subscriptions is not None:
-        metrics["currentSubscriptionCount"] = subscriptions
+        metrics[Metric.CURRENT_SUBSCRIPTION_COUNT] = subscriptions
     address = Address(
         country=_str_or_none(raw.get("country")), state=_str_or_none(raw.get("state"))
     )
@@ -213,7 +222,7 @@ class FirstOfficerAdapter(HTTPAdapter):
         """
         params: dict[str, str] = {}
         for field_name, value in write.given().items():
-            param = _WRITE_PARAMS.get(field_name)
+            param = _WRITE_PARAMS.get(WritableField(field_name))
             if param is None:
                 continue
             if value is None:

@@ -31,8 +31,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.config import SANDBOX_KEYS
 from gateway.sandbox.base import SimulatorState, build_app
+
+SANDBOX_KEY: Final = "sandbox"
+"""The API key the simulator accepts unless told otherwise."""
 
 NAME: Final = "firstofficer"
 FIRST_ID: Final = 1340573
@@ -334,7 +336,7 @@ def _stripe_id_problem(store: CustomerStore, stripe_id: str | None) -> Response 
 
 
 def create_app(
-    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEYS[NAME]
+    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEY
 ) -> Starlette:
     """A FirstOfficer simulator seeded with ``records`` (FirstOfficer customer objects)."""
     store = CustomerStore()

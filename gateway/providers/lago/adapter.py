@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Page
+from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Page, WritableField
 from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, UpstreamError
@@ -30,11 +30,11 @@ NAME: Final = "lago"
 MAX_PAGE_SIZE: Final = 100
 MAX_EMAIL_PAGES: Final = 10
 """Bound on the search pages read for one email (1,000 substring hits)."""
-_TEXT_PARAMS: Final[Mapping[str, str]] = {
-    "email": "email",
-    "name": "name",
-    "phone": "phone",
-    "company": "legal_name",
+_TEXT_PARAMS: Final[Mapping[WritableField, str]] = {
+    WritableField.EMAIL: "email",
+    WritableField.NAME: "name",
+    WritableField.PHONE: "phone",
+    WritableField.COMPANY: "legal_name",
 }
 """CustomerWrite text field -> Lago customer param."""
 
@@ -148,7 +148,14 @@ class LagoAdapter(HTTPAdapter):
         update=True,
         delete=True,
         writable_fields=frozenset(
-            {*_TEXT_PARAMS, "address", "currency", "external_id", "stripe_id", "metadata"}
+            {
+                *_TEXT_PARAMS,
+                WritableField.ADDRESS,
+                WritableField.CURRENCY,
+                WritableField.EXTERNAL_ID,
+                WritableField.STRIPE_ID,
+                WritableField.METADATA,
+            }
         ),
     )
 

@@ -39,8 +39,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.config import SANDBOX_KEYS
 from gateway.sandbox.base import ADMIN_PREFIX, SimulatorState, build_app
+
+SANDBOX_KEY: Final = "sandbox"
+"""The API key the simulator accepts unless told otherwise."""
 
 NAME: Final = "lago"
 CUSTOMERS: Final = "/api/v1/customers"
@@ -887,7 +889,7 @@ class RateLimitHeaders:
 
 
 def create_app(
-    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEYS["lago"]
+    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEY
 ) -> Starlette:
     """A Lago simulator holding ``records`` (customer objects, possibly minimal)."""
     state = SimulatorState(NAME, api_key)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Final
 
-from gateway.model import CustomerRecord, Lookup
+from gateway.model import CustomerRecord, Lookup, WritableField
 from gateway.providers.adapter import email_key, gather_all
 from gateway.providers.contract import Capabilities
 from gateway.providers.stripe_like.adapter import (
@@ -125,7 +125,15 @@ class StripeAdapter(StripeLikeAdapter):
         # create/update parameters have none), no ``company`` (no such field; ``name`` may hold
         # a business name).
         writable_fields=frozenset(
-            {"email", "name", "phone", "description", "address", "metadata", "external_id"}
+            {
+                WritableField.EMAIL,
+                WritableField.NAME,
+                WritableField.PHONE,
+                WritableField.DESCRIPTION,
+                WritableField.ADDRESS,
+                WritableField.METADATA,
+                WritableField.EXTERNAL_ID,
+            }
         ),
     )
     default_headers: ClassVar[Mapping[str, str]] = {

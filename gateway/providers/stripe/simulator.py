@@ -16,14 +16,13 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.config import SANDBOX_KEYS
 from gateway.providers.stripe_like.simulator import (
     JSON,
     ApiError,
@@ -44,6 +43,9 @@ from gateway.providers.stripe_like.simulator import (
     unknown_parameter,
 )
 from gateway.sandbox.base import SimulatorState, build_app
+
+SANDBOX_KEY: Final = "sk_test_sandbox"
+"""The API key the simulator accepts unless told otherwise."""
 
 STRIPE_ERRORS = ErrorStyle(
     doc_url=lambda code: (
@@ -594,7 +596,7 @@ def decode_page(token: Any, text: str) -> tuple[int, int]:
 def create_app(
     records: Sequence[Mapping[str, Any]] = (),
     *,
-    api_key: str = SANDBOX_KEYS["stripe"],
+    api_key: str = SANDBOX_KEY,
     search_lag_seconds: float = 0.0,
 ) -> Starlette:
     """A Stripe simulator seeded with ``records`` (Stripe customer objects, possibly partial).

@@ -1,1 +1,1 @@
-"""stripe_like."""
+"""What Stripe and Tofupay share: the Stripe-style adapter and simulator machinery."""

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Money, Page
+from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Metric, Money, Page
 from gateway.providers.adapter import HTTPAdapter
 
 CUSTOMERS: Final = "/v1/customers"
@@ -146,10 +146,10 @@ class StripeLikeAdapter(HTTPAdapter):
         if obj.get("deleted"):
             return CustomerRecord(provider=self.name, id=customer_id, raw=obj, deleted=True)
         currency = currency_code(obj.get("currency"))
-        metrics: dict[str, Money | int] = {}
+        metrics: dict[Metric, Money | int] = {}
         balance = int_or_none(obj.get(self.balance_field))
         if balance is not None:
-            metrics["balance"] = Money(balance, currency or "usd")
+            metrics[Metric.BALANCE] = Money(balance, currency or "usd")
         profile = self.customer_fields
         return CustomerRecord(
             provider=self.name,

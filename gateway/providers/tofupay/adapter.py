@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from gateway.model import Lookup
+from gateway.model import Lookup, WritableField
 from gateway.providers.adapter import email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.stripe_like.adapter import (
@@ -36,7 +36,9 @@ class TofupayAdapter(StripeLikeAdapter):
         delete=True,
         # The documented create/update parameters (plus Stripe-style metadata); there is no
         # name, phone, address or currency parameter.
-        writable_fields=frozenset({"email", "description", "metadata"}),
+        writable_fields=frozenset(
+            {WritableField.EMAIL, WritableField.DESCRIPTION, WritableField.METADATA}
+        ),
     )
     balance_field: ClassVar[str] = "account_balance"
     customer_fields: ClassVar[frozenset[str]] = frozenset({"email"})

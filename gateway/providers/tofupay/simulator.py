@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.config import SANDBOX_KEYS
 from gateway.providers.stripe_like.simulator import (
     JSON,
     ApiError,
@@ -35,6 +34,9 @@ from gateway.providers.stripe_like.simulator import (
     string_param,
 )
 from gateway.sandbox.base import SimulatorState, build_app
+
+SANDBOX_KEY: Final = "sk_test_sandbox"
+"""The API key the simulator accepts unless told otherwise."""
 
 TOFUPAY_ERRORS = ErrorStyle(doc_url=lambda code: "https://tofupay.com/docs/api#errors")
 _TOKEN = re.compile(r"^tok_[A-Za-z0-9_]+$")
@@ -172,7 +174,7 @@ class TofupayCustomers(CustomerApi):
 
 
 def create_app(
-    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEYS["tofupay"]
+    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEY
 ) -> Starlette:
     """A Tofupay simulator seeded with ``records`` (Tofupay customer objects, possibly partial)."""
     state = SimulatorState("tofupay", api_key)
