@@ -22,13 +22,13 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
+from gateway.core.context import RequestContext
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.registry import build_adapters
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
-from resolvers.context import GatewayContext
-from resolvers.extensions import finalise_errors
+from resolvers.errors import finalise_errors
 from resolvers.schema import build_schema
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -67,8 +67,8 @@ query ShowcaseCustomer {
 """
 
 
-class GatewayGraphQL(GraphQL[GatewayContext, None]):
-    """Strawberry's ASGI view with a fresh :class:`GatewayContext` (and loaders) per request."""
+class GatewayGraphQL(GraphQL[RequestContext, None]):
+    """Strawberry's ASGI view with a fresh :class:`RequestContext` (and loaders) per request."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,10 +91,10 @@ class GatewayGraphQL(GraphQL[GatewayContext, None]):
         await response(scope, receive, send)
         _log_request(request, response.status_code, time.perf_counter() - started, calls)
 
-    async def get_context(self, request: Any, response: Any) -> GatewayContext:
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
         state = request.app.state
         request.state.sub_response = response
-        context = GatewayContext.create(
+        context = RequestContext.create(
             state.settings, state.adapters, request, response, idempotency=state.idempotency
         )
         request.state.gateway_context = context

@@ -15,12 +15,12 @@ from typing import Any
 import strawberry
 from strawberry.types.info import Info as StrawberryInfo
 
-from gateway.errors import ProviderError
-from gateway.identity import FieldValue, MergedCustomer, encode_customer_id
+from gateway.core.lookups import FoundCustomer, customer_by_id
+from gateway.errors import ProviderError, ProviderFailed
+from gateway.identity import FieldValue, MergedCustomer
 from gateway.model import Address as AddressRecord
 from gateway.model import CustomerRecord, Metric, RecordRef
 from gateway.model import Money as MoneyRecord
-from resolvers.errors import provider_error
 from resolvers.provider_types import (
     ChartMogulCustomer,
     FirstOfficerCustomer,
@@ -147,7 +147,7 @@ def _records(merged: MergedCustomer, provider: str) -> list[CustomerRecord]:
 
 def _raise_if_degraded(errors: Mapping[str, ProviderError], provider: str) -> None:
     if (error := errors.get(provider)) is not None:
-        raise provider_error(error)
+        raise ProviderFailed(error)
 
 
 def _text(value: Any) -> str:
@@ -181,21 +181,21 @@ class Customer:
     truncated: strawberry.Private[bool] = False
 
     @classmethod
-    def build(
-        cls, merged: MergedCustomer, errors: Mapping[str, ProviderError], truncated: bool = False
-    ) -> Customer:
+    def maybe(cls, found: FoundCustomer | None) -> Customer | None:
+        return None if found is None else cls.of(found)
+
+    @classmethod
+    def of(cls, found: FoundCustomer) -> Customer:
         return cls(
-            id=strawberry.ID(encode_customer_id(merged.anchor)),
-            merged=merged,
-            errors=errors,
-            truncated=truncated,
+            id=strawberry.ID(found.id),
+            merged=found.merged,
+            errors=found.errors,
+            truncated=found.truncated,
         )
 
     @classmethod
     async def resolve_reference(cls, info: StrawberryInfo, id: strawberry.ID) -> Customer | None:
-        from gateway.core.lookups import customer_by_id
-
-        return await customer_by_id(info.context, str(id))
+        return cls.maybe(await customer_by_id(info.context, str(id)))
 
     def _field(self, name: str) -> FieldValue | None:
         return self.merged.fields.get(name)

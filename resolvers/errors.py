@@ -1,41 +1,24 @@
-"""GraphQL errors with a stable ``extensions.code`` for everything a client can get wrong or
-a provider can fail at."""
+"""The one place domain errors become GraphQL errors, each with a stable ``extensions.code``.
+
+Resolvers let :class:`~gateway.errors.GatewayError` propagate; :func:`finalise_errors` (run by
+the HTTP view on every result) turns them, and anything else a client sees, into coded errors.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any
 
 from graphql import GraphQLError
 
-from gateway.errors import ErrorKind, ProviderError
+from gateway.errors import ErrorCode, GatewayError, ProviderError, ProviderFailed, provider_code
 
-BAD_USER_INPUT: Final = "BAD_USER_INPUT"
-INVALID_ID: Final = "INVALID_ID"
-INVALID_CURSOR: Final = "INVALID_CURSOR"
-PROVIDER_NOT_CONFIGURED: Final = "PROVIDER_NOT_CONFIGURED"
-
-PROVIDER_CODES: Final = {
-    ErrorKind.TIMEOUT: "PROVIDER_TIMEOUT",
-    ErrorKind.RATE_LIMITED: "PROVIDER_RATE_LIMITED",
-    ErrorKind.UNAVAILABLE: "PROVIDER_UNAVAILABLE",
-    ErrorKind.AUTH: "PROVIDER_AUTH_FAILED",
-    ErrorKind.BAD_RESPONSE: "PROVIDER_BAD_RESPONSE",
-    ErrorKind.BAD_REQUEST: "PROVIDER_BAD_REQUEST",
-    ErrorKind.NOT_FOUND: "PROVIDER_NOT_FOUND",
-}
-
-
-def user_error(message: str, code: str = BAD_USER_INPUT, **extra: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, **extra})
-
-
-def provider_code(error: ProviderError) -> str:
-    return PROVIDER_CODES[error.kind]
+__all__ = ["finalise_errors", "is_unexpected", "provider_extensions"]
 
 
 def provider_extensions(error: ProviderError) -> dict[str, Any]:
     extensions: dict[str, Any] = {
-        "code": provider_code(error),
+        "code": provider_code(error).value,
         "provider": error.provider,
         "retryable": error.retryable,
     }
@@ -46,9 +29,59 @@ def provider_extensions(error: ProviderError) -> dict[str, Any]:
     return extensions
 
 
-def provider_error(error: ProviderError) -> GraphQLError:
-    """The client-facing form of a provider failure; the message names the provider."""
-    return GraphQLError(
-        f"{error.provider} is degraded ({error.kind.value}): {error.message}",
-        extensions=provider_extensions(error),
-    )
+def _extensions(error: GatewayError) -> dict[str, Any]:
+    if isinstance(error, ProviderFailed):
+        return provider_extensions(error.error)
+    return {"code": error.code.value, **error.extensions}
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors worth a traceback in the log: raised by a bug, not by a user or a provider."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError | GatewayError)
+
+
+def _code_for(error: GraphQLError) -> ErrorCode:
+    """Codes for graphql-core's own errors (parsing, validation, variable coercion)."""
+    if error.message.startswith("Syntax Error"):
+        return ErrorCode.GRAPHQL_PARSE_FAILED
+    if error.message.startswith("Variable ") or "got invalid value" in error.message:
+        return ErrorCode.BAD_USER_INPUT
+    return ErrorCode.GRAPHQL_VALIDATION_FAILED
+
+
+def _client_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return GraphQLError(
+            original.message, nodes=error.nodes, path=error.path, extensions=_extensions(original)
+        )
+    if is_unexpected(error):
+        return GraphQLError(
+            "Internal server error.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
+        )
+    if not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": _code_for(error).value}
+    return error
+
+
+def finalise_errors(
+    errors: list[GraphQLError] | None, degraded: Mapping[str, ProviderError]
+) -> list[GraphQLError]:
+    """The errors a client sees: domain errors coded, unexpected exceptions masked (the schema
+    logged them in full), every error with ``extensions.code``, and one error per failed
+    provider that no field error already names.
+
+    Called by the HTTP view on the final result: Strawberry sets an operation's result only
+    after extension hooks have resumed, and parse failures skip them altogether.
+    """
+    final = [_client_error(error) for error in errors or []]
+    named = {(e.extensions or {}).get("provider") for e in final}
+    for provider, failure in sorted(degraded.items()):
+        if provider not in named:
+            gone = ProviderFailed(failure)
+            final.append(GraphQLError(gone.message, extensions=_extensions(gone)))
+    return final

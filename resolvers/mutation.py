@@ -160,7 +160,8 @@ class CustomerMutationPayload:
         anchor: RecordRef | None = self.result.anchor
         if anchor is None or anchor.provider not in info.context.adapters:
             return None
-        return await customer_by_provider_id(info.context, anchor.provider, anchor.id)
+        found = await customer_by_provider_id(info.context, anchor.provider, anchor.id)
+        return Customer.maybe(found)
 
     @classmethod
     def of(cls, result: MutationResult) -> CustomerMutationPayload:

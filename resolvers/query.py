@@ -6,15 +6,8 @@ import enum
 
 import strawberry
 
-from gateway.core.lookups import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    customer_by_email,
-    customer_by_id,
-    customer_by_linked_id,
-    customer_by_provider_id,
-    customers_page,
-)
+from gateway.core import lookups
+from gateway.core.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, customers_page
 from gateway.model import Lookup
 from resolvers.context import Info
 from resolvers.customer import Customer
@@ -66,11 +59,11 @@ class CustomerFilter:
 class Query:
     @strawberry.field(description="A customer by its gateway id.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return await customer_by_id(info.context, str(id))
+        return Customer.maybe(await lookups.customer_by_id(info.context, str(id)))
 
     @strawberry.field(description="The customer holding this email (trimmed, case-insensitive).")
     async def customer_by_email(self, info: Info, email: str) -> Customer | None:
-        return await customer_by_email(info.context, email)
+        return Customer.maybe(await lookups.customer_by_email(info.context, email))
 
     @strawberry.field(
         description="The customer holding this provider record (the provider's own id: a Stripe "
@@ -79,7 +72,8 @@ class Query:
     async def customer_by_provider_id(
         self, info: Info, provider: Provider, id: str
     ) -> Customer | None:
-        return await customer_by_provider_id(info.context, provider.value, id)
+        found = await lookups.customer_by_provider_id(info.context, provider.value, id)
+        return Customer.maybe(found)
 
     @strawberry.field(
         description="The customer linked to an id held across providers: a Stripe customer id "
@@ -89,7 +83,8 @@ class Query:
     async def customer_by_linked_id(
         self, info: Info, kind: LinkedIdKind, value: str
     ) -> Customer | None:
-        return await customer_by_linked_id(info.context, Lookup(kind.value), value)
+        found = await lookups.customer_by_linked_id(info.context, Lookup(kind.value), value)
+        return Customer.maybe(found)
 
     @strawberry.field(
         description=(
@@ -106,7 +101,7 @@ class Query:
         filter: CustomerFilter | None = None,
     ) -> CustomerConnection | None:
         if filter is not None and filter.email is not None:
-            found = await customer_by_email(info.context, filter.email)
+            found = Customer.maybe(await lookups.customer_by_email(info.context, filter.email))
             edges = [CustomerEdge(cursor=str(found.id), node=found)] if found else []
             return CustomerConnection(
                 edges=edges,
@@ -119,8 +114,8 @@ class Query:
             )
         page = await customers_page(info.context, first, after)
         edges = [
-            CustomerEdge(cursor=cursor, node=customer)
-            for cursor, customer in zip(page.cursors, page.customers, strict=True)
+            CustomerEdge(cursor=cursor, node=Customer.of(found))
+            for cursor, found in zip(page.cursors, page.customers, strict=True)
         ]
         return CustomerConnection(
             edges=edges,

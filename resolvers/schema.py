@@ -19,7 +19,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.customer import Customer
-from resolvers.extensions import GatewayErrors, is_unexpected
+from resolvers.errors import is_unexpected
+from resolvers.extensions import GatewayErrors
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP

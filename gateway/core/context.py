@@ -1,0 +1,55 @@
+"""The per-request context: settings, adapters, fresh dataloaders, degraded providers.
+
+Built by the HTTP layer for every request and handed to the GraphQL resolvers as their
+context; the core services take it as their first argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.config import Settings
+from gateway.core.loaders import Loaders
+from gateway.errors import ProviderError
+from gateway.providers.contract import ProviderAdapter
+from gateway.writes.idempotency import IdempotencyStore
+from gateway.writes.outcomes import MutationResult
+
+
+@dataclass
+class RequestContext:
+    settings: Settings
+    adapters: Mapping[str, ProviderAdapter]
+    loaders: Loaders
+    degraded: dict[str, ProviderError] = field(default_factory=dict)
+    """Every provider that failed during this request (first error each), for the response
+    ``extensions.degradedProviders``."""
+    request: Any = None
+    response: Any = None
+    idempotency: IdempotencyStore[MutationResult] = field(default_factory=IdempotencyStore)
+    """The process's replay store for mutation idempotency keys (one per app; a context built
+    without one gets its own, which replays nothing across requests)."""
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        adapters: Mapping[str, ProviderAdapter],
+        request: Any = None,
+        response: Any = None,
+        idempotency: IdempotencyStore[MutationResult] | None = None,
+    ) -> RequestContext:
+        return cls(
+            settings=settings,
+            adapters=adapters,
+            loaders=Loaders(adapters, settings.identity),
+            request=request,
+            response=response,
+            idempotency=idempotency if idempotency is not None else IdempotencyStore(),
+        )
+
+    def note_degraded(self, errors: Mapping[str, ProviderError]) -> None:
+        for provider, error in errors.items():
+            self.degraded.setdefault(provider, error)
