@@ -85,6 +85,15 @@ class Money:
     """Lower-case ISO 4217 code."""
 
 
+class RecordDetails:
+    """Fields only one provider has, typed by its adapter (each provider subclasses this).
+
+    The GraphQL record types read these, never the raw object by path.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerRecord:
     """One provider's view of a customer, normalised, with the raw object kept alongside."""
@@ -103,6 +112,8 @@ class CustomerRecord:
     status: str | None = None
     metrics: Mapping[Metric, Money | int] = field(default_factory=dict)
     """Money for every metric but :attr:`Metric.CURRENT_SUBSCRIPTION_COUNT`, a count."""
+    details: RecordDetails | None = None
+    """The provider's own typed fields (see each provider's ``details`` module)."""
     deleted: bool = False
 
     @property

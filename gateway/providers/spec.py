@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import ErrorCode
-from gateway.model import WritableField
+from gateway.model import Metric, WritableField
 
 if TYPE_CHECKING:
     import httpx
@@ -148,6 +148,8 @@ class ProviderSpec:
     field_priority: Mapping[str, int] = field(default_factory=dict)
     """Unified field -> rank among the providers holding it (0 first); absent: not a source
     by default (configuration can still list it)."""
+    customer_metrics: frozenset[Metric] = frozenset()
+    """The metrics ``Customer.metrics`` takes from this provider's records."""
     link_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Link namespace -> paths into the raw object holding its values (identity link rules)."""
     required_to_create: tuple[WritableField, ...] = ()

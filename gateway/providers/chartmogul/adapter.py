@@ -12,6 +12,7 @@ import base64
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
@@ -27,8 +28,10 @@ from gateway.model import (
     Metric,
     Money,
     Page,
+    RecordDetails,
     WritableField,
 )
+from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, UpstreamError
@@ -99,6 +102,30 @@ def _parse_time(value: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class ChartMogulDetails(RecordDetails):
+    """ChartMogul's own ids and where the customer's data comes from."""
+
+    internal_id: int | None = None
+    external_id: str | None = None
+    external_ids: tuple[str, ...] = ()
+    data_source_uuid: str | None = None
+    billing_system_type: str | None = None
+    chartmogul_url: str | None = None
+
+
+def details_of(obj: Mapping[str, Any]) -> ChartMogulDetails:
+    external_ids = obj.get("external_ids")
+    return ChartMogulDetails(
+        internal_id=coerce.whole_number(obj.get("id")),
+        external_id=coerce.display(obj.get("external_id")),
+        external_ids=tuple(str(v) for v in external_ids) if isinstance(external_ids, list) else (),
+        data_source_uuid=coerce.display(obj.get("data_source_uuid")),
+        billing_system_type=coerce.display(obj.get("billing-system-type")),
+        chartmogul_url=coerce.display(obj.get("chartmogul-url")),
+    )
+
+
 def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
     """A ChartMogul customer object as a :class:`CustomerRecord` (raw kept as received)."""
     currency = _text(obj.get("currency"))
@@ -130,6 +157,7 @@ def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
         created_at=_parse_time(obj.get("customer-since")),
         status=_text(obj.get("status")),
         metrics=metrics,
+        details=details_of(obj),
     )
 
 

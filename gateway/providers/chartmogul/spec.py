@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from gateway.errors import ErrorCode
-from gateway.model import WritableField
+from gateway.model import Metric, WritableField
 from gateway.providers.chartmogul import simulator
 from gateway.providers.chartmogul.adapter import ChartMogulAdapter
 from gateway.providers.spec import FieldProblem, ProviderSpec, WriteCheck
@@ -46,6 +46,7 @@ SPEC: Final = ProviderSpec(
         "currency": 4,
         "status": 0,
     },
+    customer_metrics=frozenset({Metric.MRR, Metric.ARR}),
     # Some answers carry only `external_id`, others only `external_ids`: read both.
     link_fields={"stripe_id": ("external_ids[]", "external_id")},
     required_to_create=(WritableField.DATA_SOURCE_UUID, WritableField.NAME),

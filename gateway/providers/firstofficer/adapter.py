@@ -10,6 +10,7 @@ answer is checked against the request (see :func:`matches`) before it is returne
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
@@ -22,8 +23,10 @@ from gateway.model import (
     Metric,
     Money,
     Page,
+    RecordDetails,
     WritableField,
 )
+from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.contract import Capabilities
 
@@ -74,14 +77,6 @@ def matches(by: Lookup, value: str, raw: Mapping[str, Any]) -> bool:
     return raw.get("extra_id") == value
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _status(subscriptions: int | None) -> str | None:
     """``active`` with subscriptions this month, else ``lost``.
 
@@ -94,11 +89,19 @@ def _status(subscriptions: int | None) -> str | None:
     return "active" if subscriptions > 0 else "lost"
 
 
+@dataclass(frozen=True, slots=True)
+class FirstOfficerDetails(RecordDetails):
+    """The ids FirstOfficer keeps beside its own."""
+
+    stripe_id: str | None = None
+    extra_id: str | None = None
+
+
 def to_record(raw: Any) -> CustomerRecord:
     """Map a FirstOfficer customer object; anything without an integer id is a bad response."""
-    if not isinstance(raw, dict) or _int_or_none(raw.get("id")) is None:
+    if not isinstance(raw, dict) or coerce.whole_number(raw.get("id")) is None:
         raise ProviderError(NAME, ErrorKind.BAD_RESPONSE, "expected a customer with an integer id")
-    currency = _str_or_none(raw.get("currency"))
+    currency = coerce.text(raw.get("currency"))
     currency = currency.lower() if currency else None
     metrics: dict[Metric, Money | int] = {}
     if currency:  # money without a currency would be meaningless
@@ -106,24 +109,26 @@ def to_record(raw: Any) -> CustomerRecord:
             (Metric.CURRENT_MRR, "current_mrr"),
             (Metric.TOTAL_CONTRACT_VALUE, "total_contract_value"),
         ):
-            if (amount := _int_or_none(raw.get(key))) is not None:
+            if (amount := coerce.whole_number(raw.get(key))) is not None:
                 metrics[metric] = Money(amount, currency)
-    subscriptions = _int_or_none(raw.get("current_subscription_count"))
+    subscriptions = coerce.whole_number(raw.get("current_subscription_count"))
     if subscriptions is not None:
         metrics[Metric.CURRENT_SUBSCRIPTION_COUNT] = subscriptions
-    address = Address(
-        country=_str_or_none(raw.get("country")), state=_str_or_none(raw.get("state"))
-    )
+    address = Address(country=coerce.text(raw.get("country")), state=coerce.text(raw.get("state")))
     return CustomerRecord(
         provider=NAME,
         id=str(raw["id"]),
         raw=raw,
-        email=_str_or_none(raw.get("email")),
-        name=_str_or_none(raw.get("name")),
+        email=coerce.text(raw.get("email")),
+        name=coerce.text(raw.get("name")),
         address=None if address.is_empty() else address,
         currency=currency,
         status=_status(subscriptions),
         metrics=metrics,
+        details=FirstOfficerDetails(
+            stripe_id=coerce.display(raw.get("stripe_id")),
+            extra_id=coerce.display(raw.get("extra_id")),
+        ),
     )
 
 

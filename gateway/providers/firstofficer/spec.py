@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from gateway.errors import ErrorCode
-from gateway.model import WritableField
+from gateway.model import Metric, WritableField
 from gateway.providers.firstofficer import simulator
 from gateway.providers.firstofficer.adapter import FirstOfficerAdapter
 from gateway.providers.spec import FieldProblem, ProviderSpec, WriteCheck
@@ -43,6 +43,9 @@ SPEC: Final = ProviderSpec(
     anchor_rank=3,
     write_rank=4,
     field_priority={"name": 3, "email": 3, "address": 3, "currency": 3, "status": 1},
+    customer_metrics=frozenset(
+        {Metric.CURRENT_MRR, Metric.TOTAL_CONTRACT_VALUE, Metric.CURRENT_SUBSCRIPTION_COUNT}
+    ),
     link_fields={"stripe_id": ("stripe_id",), "external_id": ("extra_id",)},
     required_to_create=(WritableField.EMAIL,),  # FirstOfficer's create needs a unique email
     not_clearable=(WritableField.EMAIL,),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar, Final
 from urllib.parse import quote, urlsplit
@@ -21,7 +21,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Page, WritableField
+from gateway.model import (
+    Address,
+    CustomerRecord,
+    CustomerWrite,
+    Lookup,
+    Page,
+    RecordDetails,
+    WritableField,
+)
+from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter, email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, UpstreamError
@@ -66,10 +75,6 @@ def parse_error(response: httpx.Response) -> UpstreamError:
     )
 
 
-def _text(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
 def email_addresses(raw: Mapping[str, Any]) -> list[str]:
     """The addresses in a Lago ``email`` field, which may hold a comma-separated list."""
     value = raw.get("email")
@@ -78,33 +83,31 @@ def email_addresses(raw: Mapping[str, Any]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _created_at(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+@dataclass(frozen=True, slots=True)
+class LagoDetails(RecordDetails):
+    """Lago's own uuid and the Stripe customer its billing configuration links to."""
+
+    lago_id: str | None = None
+    provider_customer_id: str | None = None
 
 
 def to_record(raw: Any) -> CustomerRecord:
     """Map a Lago customer object; one without an ``external_id`` is a bad response."""
     if not isinstance(raw, dict) or not isinstance(raw.get("external_id"), str):
         raise ProviderError(NAME, ErrorKind.BAD_RESPONSE, "expected a customer with external_id")
-    name = _text(raw.get("name"))
+    name = coerce.trimmed(raw.get("name"))
     if name is None:
-        parts = [_text(raw.get("firstname")), _text(raw.get("lastname"))]
+        parts = [coerce.trimmed(raw.get("firstname")), coerce.trimmed(raw.get("lastname"))]
         name = " ".join(p for p in parts if p) or None
     address = Address(
-        line1=_text(raw.get("address_line1")),
-        line2=_text(raw.get("address_line2")),
-        city=_text(raw.get("city")),
-        state=_text(raw.get("state")),
-        postal_code=_text(raw.get("zipcode")),
-        country=_text(raw.get("country")),
+        line1=coerce.trimmed(raw.get("address_line1")),
+        line2=coerce.trimmed(raw.get("address_line2")),
+        city=coerce.trimmed(raw.get("city")),
+        state=coerce.trimmed(raw.get("state")),
+        postal_code=coerce.trimmed(raw.get("zipcode")),
+        country=coerce.trimmed(raw.get("country")),
     )
-    currency = _text(raw.get("currency"))
+    currency = coerce.trimmed(raw.get("currency"))
     emails = email_addresses(raw)
     return CustomerRecord(
         provider=NAME,
@@ -112,11 +115,17 @@ def to_record(raw: Any) -> CustomerRecord:
         raw=raw,
         email=emails[0] if emails else None,
         name=name,
-        phone=_text(raw.get("phone")),
-        company=_text(raw.get("legal_name")),
+        phone=coerce.trimmed(raw.get("phone")),
+        company=coerce.trimmed(raw.get("legal_name")),
         address=None if address.is_empty() else address,
         currency=currency.lower() if currency else None,
-        created_at=_created_at(raw.get("created_at")),
+        created_at=coerce.iso_datetime(raw.get("created_at")),
+        details=LagoDetails(
+            lago_id=coerce.display(raw.get("lago_id")),
+            provider_customer_id=coerce.display(
+                coerce.nested(raw, "billing_configuration", "provider_customer_id")
+            ),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Final
 
 from gateway.model import CustomerRecord, Lookup, WritableField
+from gateway.providers import coerce
 from gateway.providers.adapter import email_key, gather_all
 from gateway.providers.contract import Capabilities
 from gateway.providers.stripe_like.adapter import (
@@ -25,8 +26,6 @@ from gateway.providers.stripe_like.adapter import (
     MAX_PAGES,
     JSONObject,
     StripeLikeAdapter,
-    int_or_none,
-    text_or_none,
 )
 
 NAME: Final = "stripe"
@@ -154,7 +153,7 @@ class StripeAdapter(StripeLikeAdapter):
     def remember(self, obj: Mapping[str, Any]) -> None:
         keys: list[RecentKey] = []
         if not obj.get("deleted"):
-            if (email := text_or_none(obj.get("email"))) and email_key(email):
+            if (email := coerce.text(obj.get("email"))) and email_key(email):
                 keys.append((Lookup.EMAIL, email_key(email)))
             metadata = obj.get("metadata")
             external = metadata.get(self.external_id_key) if isinstance(metadata, dict) else None
@@ -260,4 +259,4 @@ class StripeAdapter(StripeLikeAdapter):
 
 
 def _newest_first(obj: Mapping[str, Any]) -> tuple[int, str]:
-    return (-(int_or_none(obj.get("created")) or 0), str(obj["id"]))
+    return (-(coerce.whole_number(obj.get("created")) or 0), str(obj["id"]))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from gateway.errors import ErrorCode
-from gateway.model import WritableField
+from gateway.model import Metric, WritableField
 from gateway.providers.spec import FieldProblem, ProviderSpec, WriteCheck, WritePhase
 from gateway.providers.stripe import simulator
 from gateway.providers.stripe.adapter import StripeAdapter
@@ -57,6 +57,7 @@ SPEC: Final = ProviderSpec(
         "currency": 0,
         "status": 2,
     },
+    customer_metrics=frozenset({Metric.BALANCE}),
     link_fields={"stripe_id": ("id",), "external_id": ("metadata.{external_id_key}",)},
     write_rule=write_rule,
 )

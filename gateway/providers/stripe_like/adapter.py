@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from gateway.errors import ErrorKind, ProviderError
-from gateway.model import Address, CustomerRecord, CustomerWrite, Lookup, Metric, Money, Page
+from gateway.model import (
+    Address,
+    CustomerRecord,
+    CustomerWrite,
+    Lookup,
+    Metric,
+    Money,
+    Page,
+    RecordDetails,
+)
+from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter
 
 CUSTOMERS: Final = "/v1/customers"
@@ -72,21 +82,28 @@ def encode_form(params: Mapping[str, Any], prefix: str | None = None) -> list[tu
     return pairs
 
 
-def text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+@dataclass(frozen=True, slots=True)
+class StripeLikeDetails(RecordDetails):
+    """Customer fields of a Stripe-style object beyond the unified ones."""
+
+    description: str | None = None
+    delinquent: bool | None = None
+    livemode: bool | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def unix_datetime(value: Any) -> datetime | None:
-    seconds = int_or_none(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+def details_of(obj: Mapping[str, Any]) -> StripeLikeDetails:
+    metadata = obj.get("metadata")
+    return StripeLikeDetails(
+        description=coerce.display(obj.get("description")),
+        delinquent=coerce.flag(obj.get("delinquent")),
+        livemode=coerce.flag(obj.get("livemode")),
+        metadata=dict(metadata) if isinstance(metadata, dict) else {},
+    )
 
 
 def currency_code(value: Any) -> str | None:
-    text = text_or_none(value)
+    text = coerce.text(value)
     return text.lower() if text else None
 
 
@@ -95,12 +112,12 @@ def address_of(value: Any) -> Address | None:
     if not isinstance(value, Mapping):
         return None
     address = Address(
-        line1=text_or_none(value.get("line1")),
-        line2=text_or_none(value.get("line2")),
-        city=text_or_none(value.get("city")),
-        state=text_or_none(value.get("state")),
-        postal_code=text_or_none(value.get("postal_code")),
-        country=text_or_none(value.get("country")),
+        line1=coerce.text(value.get("line1")),
+        line2=coerce.text(value.get("line2")),
+        city=coerce.text(value.get("city")),
+        state=coerce.text(value.get("state")),
+        postal_code=coerce.text(value.get("postal_code")),
+        country=coerce.text(value.get("country")),
     )
     return None if address.is_empty() else address
 
@@ -147,7 +164,7 @@ class StripeLikeAdapter(HTTPAdapter):
             return CustomerRecord(provider=self.name, id=customer_id, raw=obj, deleted=True)
         currency = currency_code(obj.get("currency"))
         metrics: dict[Metric, Money | int] = {}
-        balance = int_or_none(obj.get(self.balance_field))
+        balance = coerce.whole_number(obj.get(self.balance_field))
         if balance is not None:
             metrics[Metric.BALANCE] = Money(balance, currency or "usd")
         profile = self.customer_fields
@@ -155,14 +172,15 @@ class StripeLikeAdapter(HTTPAdapter):
             provider=self.name,
             id=customer_id,
             raw=obj,
-            email=text_or_none(obj.get("email")) if "email" in profile else None,
-            name=text_or_none(obj.get("name")) if "name" in profile else None,
-            phone=text_or_none(obj.get("phone")) if "phone" in profile else None,
+            email=coerce.text(obj.get("email")) if "email" in profile else None,
+            name=coerce.text(obj.get("name")) if "name" in profile else None,
+            phone=coerce.text(obj.get("phone")) if "phone" in profile else None,
             address=address_of(obj.get("address")) if "address" in profile else None,
             currency=currency,
-            created_at=unix_datetime(obj.get("created")),
+            created_at=coerce.unix_datetime(obj.get("created")),
             status=status_of(obj),
             metrics=metrics,
+            details=details_of(obj),
         )
 
     def records(self, objs: Iterable[Mapping[str, Any]]) -> list[CustomerRecord]:
@@ -179,9 +197,9 @@ class StripeLikeAdapter(HTTPAdapter):
         given = write.given()
         writable = self.capabilities.writable_fields
         params: dict[str, Any] = {}
-        for field in _PLAIN_FIELDS:
-            if field in writable and field in given and not (creating and given[field] is None):
-                params[field] = given[field]
+        for name in _PLAIN_FIELDS:
+            if name in writable and name in given and not (creating and given[name] is None):
+                params[name] = given[name]
         if "address" in writable and "address" in given:
             address = given["address"]
             if address is not None and not address.is_empty():

@@ -1,0 +1,111 @@
+"""``Customer.identity``: why these records are one customer, and what the merge met."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import strawberry
+
+from gateway.identity import MergedCustomer
+from gateway.model import Address as AddressRecord
+from gateway.model import RecordRef
+
+
+@strawberry.type(description="A provider's record, by provider name and the provider's own id.")
+class RecordReference:
+    provider: str
+    id: str
+
+    @classmethod
+    def of(cls, ref: RecordRef) -> RecordReference:
+        return cls(provider=ref.provider, id=ref.id)
+
+
+@strawberry.enum(description="Why two records were merged.")
+class MatchRule(enum.Enum):
+    EMAIL = "email"
+    LINKED_ID = "linked_id"
+
+
+@strawberry.type(description="One reason two records are the same customer.")
+class MatchEdge:
+    rule: MatchRule
+    namespace: str | None = strawberry.field(
+        description="For LINKED_ID: the link namespace (stripe_id, external_id)."
+    )
+    value: str = strawberry.field(description="The shared normalised email or id.")
+    left: RecordReference
+    right: RecordReference
+
+
+@strawberry.type(description="A disagreement or a guardrail decision met while merging.")
+class IdentityConflict:
+    kind: str = strawberry.field(
+        description="FIELD (records disagree) or GUARDRAIL (edge dropped)."
+    )
+    message: str
+    field: str | None
+    email: str | None
+    provider: str | None
+    records: list[RecordReference]
+    values: list[str] = strawberry.field(description="The competing values, as text.")
+
+
+@strawberry.type(description="Why these records are one customer.")
+class Identity:
+    anchor: RecordReference = strawberry.field(
+        description="The record the customer id is derived from."
+    )
+    edges: list[MatchEdge]
+    conflicts: list[IdentityConflict]
+    truncated: bool = strawberry.field(
+        description="True when an expansion bound (hops, records) stopped the search early."
+    )
+
+
+def identity_of(merged: MergedCustomer, *, truncated: bool) -> Identity:
+    return Identity(
+        anchor=RecordReference.of(merged.anchor),
+        edges=[
+            MatchEdge(
+                rule=MatchRule(edge.rule.value.lower()),
+                namespace=edge.namespace,
+                value=edge.value,
+                left=RecordReference.of(edge.left),
+                right=RecordReference.of(edge.right),
+            )
+            for edge in merged.edges
+        ],
+        conflicts=[_conflict(c) for c in merged.conflicts],
+        truncated=truncated,
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, AddressRecord):
+        parts = (
+            value.line1,
+            value.line2,
+            value.city,
+            value.state,
+            value.postal_code,
+            value.country,
+        )
+        return ", ".join(p for p in parts if p)
+    return "" if value is None else str(value)
+
+
+def _conflict(conflict: Any) -> IdentityConflict:
+    values: Sequence[tuple[RecordRef, Any]] = conflict.values
+    return IdentityConflict(
+        kind=str(conflict.kind.value if hasattr(conflict.kind, "value") else conflict.kind),
+        message=conflict.message,
+        field=conflict.field,
+        email=conflict.email,
+        provider=conflict.provider,
+        records=[RecordReference.of(r) for r in conflict.records]
+        or [RecordReference.of(ref) for ref, _ in values],
+        values=[_text(v) for _, v in values],
+    )
