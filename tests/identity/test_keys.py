@@ -43,6 +43,15 @@ def test_stripe_id_is_one_key_across_four_providers() -> None:
         assert expected in record_keys(r, SETTINGS), r.provider
 
 
+def test_chartmogul_external_id_alone_links_too() -> None:
+    # Some ChartMogul answers (the v1 customer object of older data sources) carry only the
+    # singular `external_id`; the default rules read it as well as `external_ids[]`.
+    only_singular = record("chartmogul", CM_UUID, {"uuid": CM_UUID, "external_id": STRIPE_ID})
+    both = record("chartmogul", CM_UUID, {"external_id": STRIPE_ID, "external_ids": [STRIPE_ID]})
+    assert record_keys(only_singular, SETTINGS) == {MatchKey("stripe_id", STRIPE_ID)}
+    assert record_keys(both, SETTINGS) == {MatchKey("stripe_id", STRIPE_ID)}
+
+
 def test_external_id_is_one_key_across_three_providers() -> None:
     stripe = record("stripe", STRIPE_ID, {"id": STRIPE_ID, "metadata": {"company_id": "acme-1"}})
     lago = record("lago", "acme-1", {"external_id": "acme-1"})
