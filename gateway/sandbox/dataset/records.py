@@ -42,11 +42,11 @@ IMPORT_DATA_SOURCE_UUID: Final = "ds_9c2d7e44-1b5a-4f3e-8d60-7a1e2b9c5d22"
 """The ChartMogul data source fed by the Import API (``billing-system-type`` ``Import API``)."""
 
 
-def iso_offset(timestamp: int, hours: int) -> str:
+def _iso_offset(timestamp: int, hours: int) -> str:
     return datetime.fromtimestamp(timestamp, timezone(timedelta(hours=hours))).isoformat()
 
 
-def iso_z(timestamp: int) -> str:
+def _iso_z(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -199,7 +199,7 @@ class Builder:
                 "state": p.address.state,
                 "country": p.address.country,
                 "zip": p.address.postal_code,
-                "customer-since": iso_offset(p.created, p.address.utc_offset),
+                "customer-since": _iso_offset(p.created, p.address.utc_offset),
                 "status": p.status,
                 "mrr": mrr_usd,
                 "arr": 12 * mrr_usd,
@@ -252,7 +252,7 @@ class Builder:
             "country": a.country,
             "phone": p.phone,
             "legal_name": p.company,
-            "created_at": iso_z(p.created + self.rng.randrange(0, 14 * 86400)),
+            "created_at": _iso_z(p.created + self.rng.randrange(0, 14 * 86400)),
         }
         if stripe_id is not None:
             record["billing_configuration"] = {
