@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from gateway.config import ProviderSettings
 from gateway.providers.registry import SPECS
 from gateway.sandbox.base import Faults, simulator_state
-from gateway.sandbox.dataset import Dataset, DatasetError
+from gateway.sandbox.dataset import Dataset
 from gateway.sandbox.runner import LoopbackServer
 
 
@@ -25,13 +25,9 @@ class SandboxCluster:
     def from_dataset(
         cls, dataset: Dataset, keys: Mapping[str, str] | None = None
     ) -> SandboxCluster:
+        """One app per provider; a record a simulator refuses is a :class:`DatasetError`."""
         chosen = {s.name: (keys or {}).get(s.name) or s.sandbox_key for s in SPECS}
-        for spec in SPECS:
-            for index, record in enumerate(dataset.for_provider(spec.name)):
-                try:
-                    spec.simulator.seed_record(record)
-                except (ValueError, TypeError) as exc:
-                    raise DatasetError(f"{spec.name}[{index}]: {exc}") from None
+        dataset.check()  # a no-op for a file load_dataset already checked
         apps = {
             s.name: s.simulator.create_app(dataset.for_provider(s.name), api_key=chosen[s.name])
             for s in SPECS

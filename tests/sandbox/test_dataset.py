@@ -3,6 +3,8 @@ facts, the way the identity rules see them) and the dataset file loader's errors
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import importlib
 import json
 import re
@@ -17,7 +19,10 @@ import pycountry
 import pytest
 
 from gateway.config import IdentitySettings
-from gateway.providers.registry import PROVIDERS
+from gateway.providers.registry import BY_NAME, PROVIDERS, SPECS
+from gateway.providers.spec import SeedContext
+from gateway.sandbox import dataset as dataset_package
+from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import (
     DUPLICATE_EMAIL,
     DUPLICATE_STRIPE_IDS,
@@ -137,6 +142,13 @@ def test_same_seed_gives_byte_identical_json() -> None:
     assert first == second
     assert json.dumps(first.as_json()) == json.dumps(second.as_json())
     assert first.dumps() == second.dumps()
+
+
+def test_default_dataset_bytes_are_pinned() -> None:
+    """The hash of the default dataset as the single-module generator wrote it: splitting the
+    module into a package (or any refactor) must not move a byte."""
+    digest = hashlib.sha256(generate(seed=0, customers=200).dumps().encode()).hexdigest()
+    assert digest == "d7a1f07fdcc37b52b2ab9a0dafd8863a752ee872cd8288c6725c34e08a71b812"
 
 
 def test_different_seeds_differ_but_fixed_scenarios_do_not() -> None:
@@ -547,8 +559,18 @@ def test_docs_inline_example_is_the_showcase_plus_a_minimal_record(tmp_path: Pat
         ('{"stripe": [{"id": null}]}', r": stripe\[0\]: missing id field 'id'"),
         ('{"lago": [{"name": "x"}]}', r": lago\[0\]: missing id field 'external_id'"),
         ('{"tofupay": [{"email": "a@b.c"}]}', r": tofupay\[0\]: missing id field 'id'"),
+        ('{"stripe": [{"id": ""}]}', r": stripe\[0\]: id must be a non-blank string or an integer"),
+        ('{"lago": [{"external_id": "  "}]}', r": lago\[0\]: external_id must be a non-blank"),
+        ('{"tofupay": [{"id": ["cus_a"]}]}', r": tofupay\[0\]: id must be a non-blank string or"),
+        ('{"firstofficer": [{"id": true}]}', r": firstofficer\[0\]: id must be a non-blank"),
+        # Past the generic checks, each provider's own seed_record judges the record.
         ('{"firstofficer": [{"id": "12"}]}', r": firstofficer\[0\]: id must be an integer"),
-        ('{"stripe": [{"id": ""}]}', r": stripe\[0\]: id must be a non-empty string"),
+        ('{"stripe": [{"id": 5}]}', r": stripe\[0\]: customer id must be a non-empty string"),
+        ('{"chartmogul": [{"uuid": "cus_x"}]}', r": chartmogul\[0\]: uuid must look like"),
+        (
+            '{"lago": [{"external_id": "a"}, {"external_id": "b", "email": "nope"}]}',
+            r": lago\[1\]: invalid Lago customer: email",
+        ),
         (
             '{"tofupay": [{"id": "cus_a"}, {"id": "cus_b"}, {"id": "cus_a"}]}',
             r": tofupay\[2\]: duplicate id 'cus_a' \(first used by tofupay\[0\]\)",
@@ -574,3 +596,75 @@ def test_load_missing_file_is_a_dataset_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=re.escape(str(missing)) + ": cannot read"):
         load_dataset(missing)
     assert issubclass(DatasetError, ValueError)
+
+
+def test_load_refuses_a_record_its_providers_simulator_refuses(tmp_path: Path) -> None:
+    """No provider is special-cased by name in the loader: FirstOfficer's integer ids are its
+    simulator's rule, reported at load with the file, provider and index."""
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"firstofficer": [{"id": "abc", "email": "a@b.example"}]}))
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(path)
+    assert str(caught.value) == f"{path}: firstofficer[0]: id must be an integer, not 'abc'"
+
+
+def test_a_loaded_file_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_dataset runs every record through seed_record; the cluster's check of the same
+    Dataset is then a no-op, so a file is not validated twice at start-up."""
+    path = tmp_path / "dataset.json"
+    path.write_text(generate(customers=20).dumps())
+    simulator = BY_NAME["lago"].simulator
+    calls: list[Mapping[str, Any]] = []
+
+    def counting(record: Mapping[str, Any]) -> dict[str, Any]:
+        calls.append(record)
+        return real(record)
+
+    real = simulator.seed_record
+    monkeypatch.setattr(simulator, "seed_record", counting)
+    data = load_dataset(path)
+    assert len(calls) == len(data.for_provider("lago")) > 0
+    data.check()
+    assert len(calls) == len(data.for_provider("lago"))
+
+
+def test_in_memory_datasets_are_checked_by_the_cluster() -> None:
+    """A Dataset built in code has no file to name; the cluster still refuses a bad record,
+    every time (only a passing check is remembered)."""
+    bad = Dataset(firstofficer=[{"id": 7}, {"id": "abc"}])
+    for _ in range(2):
+        with pytest.raises(DatasetError, match=r"^firstofficer\[1\]: id must be an integer"):
+            SandboxCluster.from_dataset(bad)
+
+
+def test_providers_with_a_seed_generator_get_generated_customers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A spec's ``seed`` is offered every generated (not fixed) customer, in order; its records
+    land under the spec's name and change nothing else (no random draw is spent on them)."""
+    seen: list[SeedContext] = []
+
+    def seed(context: SeedContext) -> dict[str, Any] | None:
+        seen.append(context)
+        if context.index % 2:
+            return None
+        return {"id": f"cus_plugged{context.index:05d}", "email": context.email}
+
+    plugged = tuple(
+        dataclasses.replace(spec, seed=seed) if spec.name == "tofupay" else spec for spec in SPECS
+    )
+    plain = generate(seed=4, customers=30)
+    monkeypatch.setattr(dataset_package.generator, "SPECS", plugged)
+    data = generate(seed=4, customers=30)
+
+    generated = 30 - FIXED_CUSTOMERS
+    assert [c.index for c in seen] == list(range(generated))
+    tofupay = data.for_provider("tofupay")
+    added = [r for r in tofupay if r["id"].startswith("cus_plugged")]
+    assert added == [
+        {"id": f"cus_plugged{c.index:05d}", "email": c.email} for c in seen if c.index % 2 == 0
+    ]
+    assert [r for r in tofupay if r not in added] == list(plain.for_provider("tofupay"))
+    for provider in PROVIDERS:
+        if provider != "tofupay":
+            assert data.for_provider(provider) == plain.for_provider(provider)
