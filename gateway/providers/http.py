@@ -14,30 +14,45 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
-from gateway.providers.resilience import (
-    BreakerState,
-    CircuitBreaker,
-    Permit,
-    RateLimiter,
-    backoff_delay,
+from gateway.providers.resilience import BreakerState, CircuitBreaker, Permit, RateLimiter
+from gateway.providers.upstream.classify import (
+    TransportFailure,
+    classify_transport_error,
+    counts_against_provider,
+    kind_for_status,
 )
+from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, json_error_parser
+from gateway.providers.upstream.request import (
+    FormData,
+    Params,
+    UpstreamRequest,
+    form_payload,
+    request_headers,
+)
+from gateway.providers.upstream.retry import RetryPolicy
+from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
+
+__all__ = [
+    "ErrorParser",
+    "ProviderHTTP",
+    "UpstreamError",
+    "UpstreamRequest",
+    "count_upstream_calls",
+    "json_error_parser",
+    "kind_for_status",
+    "retry_after_seconds",
+]
 
 logger = logging.getLogger("customer_gateway.providers")
-
-_BREAKER_FAILURES = frozenset({ErrorKind.UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.BAD_RESPONSE})
 
 _upstream_calls: ContextVar[Counter[str] | None] = ContextVar("upstream_calls", default=None)
 
@@ -52,91 +67,6 @@ def count_upstream_calls() -> Iterator[Counter[str]]:
         yield counter
     finally:
         _upstream_calls.reset(token)
-
-
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-"""Methods retried without an idempotency key: they change nothing upstream."""
-_FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamError:
-    """What an adapter reads out of a provider's error body."""
-
-    code: str | None
-    message: str | None
-
-
-ErrorParser = Callable[[httpx.Response], UpstreamError]
-"""Reads a provider's own error shape; must not raise."""
-
-
-def kind_for_status(status: int) -> ErrorKind:
-    """The error kind for a non-2xx status; a 3xx is an answer we cannot use."""
-    if status < 400:
-        return ErrorKind.BAD_RESPONSE
-    if status in (401, 403):
-        return ErrorKind.AUTH
-    if status == 404:
-        return ErrorKind.NOT_FOUND
-    if status == 429:
-        return ErrorKind.RATE_LIMITED
-    if status == 408:
-        return ErrorKind.TIMEOUT
-    if status >= 500:
-        return ErrorKind.UNAVAILABLE
-    return ErrorKind.BAD_REQUEST
-
-
-def retry_after_seconds(response: httpx.Response, *, rate_limit_reset: bool = True) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``X-RateLimit-Reset``.
-
-    ``rate_limit_reset=False`` ignores ``X-RateLimit-Reset``, which some providers (Lago) send on
-    every answer: it says when the rate window resets, not when a 503 will be over.
-    """
-    raw = response.headers.get("retry-after", "").strip()
-    if raw:
-        seconds = _finite(raw)
-        if seconds is not None:
-            return max(0.0, seconds)
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            pass
-        else:
-            if when.tzinfo is None:  # HTTP dates are GMT; "-0000" parses as naive
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, when.timestamp() - time.time())
-    reset = response.headers.get("x-ratelimit-reset", "").strip()
-    if reset and rate_limit_reset:
-        value = _finite(reset)
-        if value is None:
-            return None
-        # Lago sends seconds until reset; some APIs send an epoch timestamp.
-        return max(0.0, value - time.time()) if value > 1e9 else max(0.0, value)
-    return None
-
-
-def _finite(raw: str) -> float | None:
-    """``raw`` as a finite float, or ``None`` (``nan``/``inf`` are not waits)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value == value and value not in (float("inf"), float("-inf")) else None
-
-
-def _form_body(pairs: Sequence[tuple[str, Any]]) -> bytes:
-    """Urlencode ordered, possibly repeated form pairs the way httpx encodes a mapping."""
-
-    def text(value: Any) -> str:
-        if value is True:
-            return "true"
-        if value is False:
-            return "false"
-        return "" if value is None else str(value)
-
-    return urlencode([(key, text(value)) for key, value in pairs]).encode("utf-8")
 
 
 def _secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ...]:
@@ -185,6 +115,7 @@ class ProviderHTTP:
         # Relative paths join the base URL as httpx would: base path + "/" + path.
         base = str(self.client.base_url)
         self._base = base if base.endswith("/") else base + "/"
+        self.retry_policy = RetryPolicy.from_settings(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
         self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
@@ -223,8 +154,8 @@ class ProviderHTTP:
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        data: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        params: Params | None = None,
+        data: FormData | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
@@ -240,21 +171,25 @@ class ProviderHTTP:
         retries and waits included, ends within ``settings.deadline``.
         """
         method = method.upper()
-        send_headers = httpx.Headers(headers or {})
-        if idempotency_key is not None:
-            send_headers["Idempotency-Key"] = idempotency_key
-        content: bytes | None = None
-        form: Mapping[str, Any] | None = None
-        if data is not None and not isinstance(data, Mapping):
-            content = _form_body(data)
-            send_headers.setdefault("Content-Type", _FORM_CONTENT_TYPE)
-        else:
-            form = data
-        retryable = method in _SAFE_METHODS or "idempotency-key" in send_headers or retry_writes
-        attempts = 1 + (max(0, self.settings.max_retries) if retryable else 0)
+        send_headers = request_headers(headers, idempotency_key)
+        form, content = form_payload(data, send_headers)
+        upstream = UpstreamRequest(
+            method=method,
+            path=path,
+            url=self._url(method, path, params),
+            headers=send_headers,
+            form=form,
+            content=content,
+            json_body=json_body,
+            retryable=self.retry_policy.may_retry(method, send_headers, retry_writes=retry_writes),
+        )
+        return await self._run(upstream)
+
+    async def _run(self, upstream: UpstreamRequest) -> Any:
+        """Attempts until one succeeds, the policy gives up or the circuit is open."""
         deadline = time.monotonic() + self.settings.deadline
-        last: ProviderError | None = None
-        for attempt in range(attempts):
+        attempt = 0
+        while True:
             permit = self.breaker.acquire()
             if permit is None:
                 raise self._error(
@@ -263,47 +198,45 @@ class ProviderHTTP:
                     code="circuit_open",
                 )
             try:
-                return await self._attempt(
-                    permit, deadline, method, path, params, form, content, json_body, send_headers
-                )
+                return await self._attempt(permit, upstream, deadline)
             except ProviderError as exc:
                 last = exc
-            if not (last.retryable and attempt + 1 < attempts):
-                raise last
-            delay = backoff_delay(attempt, self.settings.backoff_base, self.settings.backoff_max)
-            if last.retry_after is not None:
-                delay = max(delay, last.retry_after)
-            if time.monotonic() + delay >= deadline:
+            delay = self.retry_policy.delay(
+                attempt,
+                last,
+                retryable=upstream.retryable,
+                now=time.monotonic(),
+                deadline=deadline,
+            )
+            if delay is None:
                 raise last
             logger.info(
                 "retrying %s %s on %s after %s (attempt %d, wait %.2fs)",
-                method,
-                self._scrub(path),
+                upstream.method,
+                self._scrub(upstream.path),
                 self.provider,
                 last.kind.value,
                 attempt + 1,
                 delay,
             )
             await asyncio.sleep(delay)
-        raise last or self._error(ErrorKind.UNAVAILABLE, "no attempt was made")  # pragma: no cover
+            attempt += 1
 
-    async def _attempt(
-        self,
-        permit: Permit,
-        deadline: float,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
-        data: Mapping[str, Any] | None,
-        content: bytes | None,
-        json_body: Any,
-        headers: httpx.Headers,
-    ) -> Any:
+    def _url(self, method: str, path: str, params: Params | None) -> httpx.URL:
+        """The absolute URL, parsed once for every attempt; one httpx cannot parse is a bad
+        request (never sent, no verdict on the provider)."""
+        invalid: str | None = None
+        try:
+            return httpx.URL(self._absolute(path, params))
+        except httpx.InvalidURL as exc:
+            invalid = f"{type(exc).__name__} for {method} {path}"
+        # Raised outside the except block: no httpx exception rides along as context.
+        raise self._error(ErrorKind.BAD_REQUEST, invalid)
+
+    async def _attempt(self, permit: Permit, upstream: UpstreamRequest, deadline: float) -> Any:
         """One attempt; reports its verdict to the breaker and frees a probe on every exit."""
         try:
-            outcome, provider_up = await self._send(
-                deadline, method, path, params, data, content, json_body, headers
-            )
+            outcome, provider_up = await self._send(upstream, deadline)
             if provider_up is False:
                 self._record_failure(permit)
             elif provider_up is True:
@@ -315,7 +248,7 @@ class ProviderHTTP:
             # No-op after a verdict; frees the slot after a cancellation or a local timeout.
             self.breaker.release_probe(permit)
 
-    def _absolute(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None) -> str:
+    def _absolute(self, path: str, params: Params | None) -> str:
         """The request URL as one absolute string, query encoded by httpx's own rules.
 
         Same URL as ``base_url`` + ``path`` + ``params`` would give, but httpx then parses one
@@ -340,17 +273,7 @@ class ProviderHTTP:
                 self.breaker.retry_in(),
             )
 
-    async def _send(
-        self,
-        deadline: float,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
-        data: Mapping[str, Any] | None,
-        content: bytes | None,
-        json_body: Any,
-        headers: httpx.Headers,
-    ) -> tuple[Any, bool | None]:
+    async def _send(self, upstream: UpstreamRequest, deadline: float) -> tuple[Any, bool | None]:
         """Send once within the deadline.
 
         Returns the decoded body or a :class:`ProviderError`, and the breaker's verdict: ``True``
@@ -358,11 +281,12 @@ class ProviderHTTP:
         are built outside the ``except`` blocks so they carry no httpx exception (whose request
         holds the auth header) as context.
         """
+        method, path = upstream.method, upstream.path
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return self._error(ErrorKind.TIMEOUT, "deadline exceeded before sending"), None
         sending = False
-        failure: tuple[ErrorKind, str] | None = None
+        failure: TransportFailure | None = None
         try:
             async with asyncio.timeout(remaining):
                 await self.rate_limiter.acquire()
@@ -372,35 +296,29 @@ class ProviderHTTP:
                         calls[self.provider] += 1
                     response = await self.client.request(
                         method,
-                        self._absolute(path, params),
-                        data=data,
-                        content=content,
-                        json=json_body,
-                        headers=headers,
+                        upstream.url,
+                        data=upstream.form,
+                        content=upstream.content,
+                        json=upstream.json_body,
+                        headers=upstream.headers,
                     )
         except TimeoutError:
             if not sending:
                 # Queued behind our own cap or rate limit: no verdict on the provider.
                 message = f"deadline of {self.settings.deadline:g}s passed waiting for a slot"
                 return self._error(ErrorKind.TIMEOUT, message), None
-            failure = (
+            failure = TransportFailure(
                 ErrorKind.TIMEOUT,
                 f"no answer to {method} {path} within the {self.settings.deadline:g}s deadline",
             )
-        except httpx.TimeoutException as exc:
-            failure = (ErrorKind.TIMEOUT, f"{type(exc).__name__} calling {method} {path}")
-        except httpx.DecodingError as exc:
-            failure = (ErrorKind.BAD_RESPONSE, f"{type(exc).__name__} calling {method} {path}")
         except httpx.RequestError as exc:
-            failure = (ErrorKind.UNAVAILABLE, f"{type(exc).__name__} calling {method} {path}")
-        except httpx.InvalidURL as exc:
-            message = f"{type(exc).__name__} for {method} {path}"
-            return self._error(ErrorKind.BAD_REQUEST, message), None
+            found = classify_transport_error(exc)
+            failure = TransportFailure(found.kind, f"{found.reason} calling {method} {path}")
         if failure is not None:
-            return self._error(*failure), False
+            return self._error(failure.kind, failure.reason), False
         if not 200 <= response.status_code < 300:
             error = self._status_error(response)
-            return error, error.kind not in _BREAKER_FAILURES
+            return error, not counts_against_provider(error.kind)
         body = self._decode(response, method, path)
         return body, not isinstance(body, ProviderError)
 
@@ -412,17 +330,12 @@ class ProviderHTTP:
             parsed = UpstreamError(None, None)
         status = response.status_code
         kind = kind_for_status(status)
-        retry_after: float | None = None
-        if kind is ErrorKind.RATE_LIMITED:
-            retry_after = retry_after_seconds(response)
-        elif kind is ErrorKind.UNAVAILABLE:
-            retry_after = retry_after_seconds(response, rate_limit_reset=False)
         return self._error(
             kind,
             parsed.message or f"HTTP {status}",
             status=status,
             code=parsed.code,
-            retry_after=retry_after,
+            retry_after=retry_after_for(kind, response),
         )
 
     def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
@@ -438,35 +351,3 @@ class ProviderHTTP:
             f"malformed JSON in the answer to {method} {path} (HTTP {response.status_code})",
             status=response.status_code,
         )
-
-
-def json_error_parser(*paths: tuple[str, ...]) -> ErrorParser:
-    """An :data:`ErrorParser` reading ``code``/``message`` from the first matching JSON paths.
-
-    Each path is a tuple of keys ending at the message; the code is looked up beside it
-    (``code``, else ``type``).
-    """
-
-    def parse(response: httpx.Response) -> UpstreamError:
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return UpstreamError(None, None)
-        for path in paths:
-            if not path:
-                continue
-            node: Any = body
-            for key in path[:-1]:
-                node = node.get(key) if isinstance(node, dict) else None
-            if isinstance(node, dict) and path[-1] in node:
-                message = node.get(path[-1])
-                code = node.get("code")
-                if code is None:
-                    code = node.get("type")
-                return UpstreamError(
-                    str(code) if code is not None else None,
-                    str(message) if message is not None else None,
-                )
-        return UpstreamError(None, None)
-
-    return parse

@@ -11,14 +11,18 @@ import asyncio
 import base64
 import dataclasses
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -475,6 +479,91 @@ async def test_transport_errors_carry_no_httpx_context() -> None:
     assert info.value.kind is ErrorKind.UNAVAILABLE
     assert info.value.__cause__ is None and info.value.__context__ is None
     assert API_KEY not in str(info.value)
+
+
+# -- connection failures through the aiohttp transport ---------------------------------------
+
+
+def unused_port_url() -> str:
+    """A loopback URL nobody listens on: a port bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+async def test_refused_connection_is_unavailable_not_a_timeout() -> None:
+    """httpx-aiohttp raises ``httpx.ConnectTimeout`` for ECONNREFUSED; it is an outage."""
+    sends = FlakyTransport(AiohttpTransport(), lambda request: RuntimeError(), 0)
+    http = make_http(transport=sends, base_url=unused_port_url(), max_retries=1)
+    with pytest.raises(ProviderError) as info:
+        await http.request("GET", "/v1/items/it_1")
+    await http.aclose()
+    error = info.value
+    assert (error.kind, error.message) == (
+        ErrorKind.UNAVAILABLE,
+        "connection refused calling GET /v1/items/it_1",
+    )
+    assert error.__cause__ is None and error.__context__ is None
+    assert sends.sends == 2  # retried like any outage
+    assert http.breaker.failures == 2
+
+
+class AiohttpRaising(httpx.AsyncBaseTransport):
+    """Raises an aiohttp error through httpx-aiohttp's own mapping, as its transport does."""
+
+    def __init__(self, error: Callable[[], Exception]) -> None:
+        self.error = error
+        self.sends = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sends += 1
+        with map_aiohttp_exceptions():
+            raise self.error()
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "message"),
+    [
+        (
+            lambda: aiohttp.ConnectionTimeoutError("Connection timeout to host demo.test"),
+            ErrorKind.TIMEOUT,
+            "ConnectTimeout calling GET /v1/x",
+        ),
+        (
+            lambda: aiohttp.SocketTimeoutError("Timeout on reading data from socket"),
+            ErrorKind.TIMEOUT,
+            "ReadTimeout calling GET /v1/x",
+        ),
+        (
+            lambda: aiohttp.ServerDisconnectedError(),
+            ErrorKind.UNAVAILABLE,
+            "connection failed (ServerDisconnectedError) calling GET /v1/x",
+        ),
+    ],
+)
+async def test_only_a_real_timeout_under_connect_timeout_is_a_timeout(
+    error: Callable[[], Exception], kind: ErrorKind, message: str
+) -> None:
+    """httpx-aiohttp maps every aiohttp connection error to ``ConnectTimeout``: the cause
+    decides whether it was one."""
+    transport = AiohttpRaising(error)
+    http = make_http(transport=transport, max_retries=0)
+    with pytest.raises(ProviderError) as info:
+        await http.request("GET", "/v1/x")
+    await http.aclose()
+    assert (info.value.kind, info.value.message) == (kind, message)
+    assert transport.sends == 1
+
+
+async def test_a_url_httpx_cannot_parse_is_a_bad_request_never_sent(demo: Demo) -> None:
+    app, _, http = demo
+    with pytest.raises(ProviderError) as info:
+        await http.request("GET", "/v1/items/a\x00b")
+    assert info.value.kind is ErrorKind.BAD_REQUEST
+    assert info.value.message.startswith("InvalidURL for GET /v1/items/")
+    assert info.value.__context__ is None
+    assert log_of(app) == [] and http.breaker.failures == 0
 
 
 # -- retries ---------------------------------------------------------------------------------

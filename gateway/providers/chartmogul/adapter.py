@@ -250,22 +250,28 @@ class ChartMogulAdapter(HTTPAdapter):
         return [to_record(self._customer(body))]
 
     async def _all_pages(self, path: str, params: Mapping[str, str]) -> list[CustomerRecord]:
-        """Every entry of a cursor-paged answer; a 404 (search without matches) is none."""
-        records: list[CustomerRecord] = []
+        """Every entry of a cursor-paged answer, each uuid once; a 404 (search without
+        matches) is none. A cursor that comes back again would page forever: it is refused."""
+        records: dict[str, CustomerRecord] = {}
         cursor: str | None = None
+        seen: set[str] = set()
         for _ in range(MAX_LOOKUP_PAGES):
             query = {**params, "per_page": MAX_PAGE_SIZE, **({"cursor": cursor} if cursor else {})}
             try:
                 page = await self._page(path, query)
             except ProviderError as exc:
                 if exc.kind is ErrorKind.NOT_FOUND:
-                    return records
+                    break
                 raise
-            records.extend(page.records)
+            for record in page.records:
+                records.setdefault(record.id, record)
             cursor = page.next_cursor
             if cursor is None:
-                return records
-        return records
+                break
+            if cursor in seen:
+                raise self.bad_response(f"GET {path} returned the cursor {cursor!r} again")
+            seen.add(cursor)
+        return list(records.values())
 
     async def list_page(self, cursor: str | None, limit: int) -> Page:
         query: dict[str, Any] = {"per_page": max(1, min(limit, MAX_PAGE_SIZE))}
@@ -323,12 +329,19 @@ class ChartMogulAdapter(HTTPAdapter):
         self, record_id: str, write: CustomerWrite, *, idempotency_key: str | None = None
     ) -> CustomerRecord:
         """``PATCH /v1/customers/{uuid}`` with absolute values, so it is safe to retry; it is
-        retried only under an idempotency key (ChartMogul has none, so the key is not sent)."""
+        retried only under an idempotency key (ChartMogul has none, so the key is not sent).
+
+        ChartMogul documents a 200 with the customer; an empty answer is re-read with one
+        ``GET /v1/customers/{uuid}`` rather than taken for a bad response.
+        """
         body = _profile_params(write.given())
         path = f"/v1/customers/{quote(record_id, safe='')}"
         updated = await self.http.request(
             "PATCH", path, json_body=body, retry_writes=idempotency_key is not None
         )
+        if updated is None:
+            # An empty 2xx body: the update was applied; read back what it made.
+            updated = await self.http.request("GET", path)
         return to_record(self._customer(updated))
 
     async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None:

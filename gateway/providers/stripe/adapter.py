@@ -6,16 +6,25 @@ lags writes (normally under a minute, up to an hour in outages), so the adapter 
 wrote itself for a while (:class:`RecentWrites`) and retrieves those ids alongside each search:
 a customer this gateway just created or changed is found by its new email at once, and a stale
 search hit for it is replaced by its current state.
+
+Search is not available on every account (nor in every Stripe-compatible fake). When the search
+route answers 404, or Stripe's 400 saying search is not supported or available, the adapter
+remembers it (:class:`SearchAvailability`, re-probed every :data:`SEARCH_REPROBE_AFTER` seconds)
+and serves emails from the list endpoint's exact, case-sensitive ``email`` filter; external-id
+lookups, which only search can answer, then fail with a ``bad_request`` saying why.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Final
 
+from gateway.errors import ErrorKind, ProviderError
 from gateway.model import CustomerRecord, Lookup, WritableField
 from gateway.providers import coerce
 from gateway.providers.adapter import email_key, gather_all
@@ -28,6 +37,8 @@ from gateway.providers.stripe_like.adapter import (
     StripeLikeAdapter,
 )
 
+logger = logging.getLogger("customer_gateway.providers.stripe")
+
 NAME: Final = "stripe"
 STRIPE_API_VERSION: Final = "2026-10-28.endive"
 """The API version every request pins (the one stripe-python 16.1.0 was released with), so an
@@ -37,6 +48,14 @@ SEARCH_BATCH: Final = 10
 """Values per search call: Stripe allows at most ten clauses in one query."""
 RECENT_TTL: Final = 600.0
 RECENT_MAX: Final = 10_000
+SEARCH_REPROBE_AFTER: Final = 600.0
+"""Seconds email lookups use the list filter after search was refused, before search is tried
+again (an account can gain search, a fake can be upgraded)."""
+SEARCH_UNAVAILABLE_CODE: Final = "search_unavailable"
+_SEARCH_REFUSED: Final = re.compile(
+    r"\bsearch\b.*\b(?:not\s+(?:supported|available|enabled)|unavailable|unsupported)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 RecentKey = tuple[Lookup, str]
 
@@ -106,6 +125,61 @@ class RecentWrites:
             self._forget(customer_id)
 
 
+def search_refused(error: ProviderError) -> bool:
+    """Whether an error from the search route says search itself is missing on this account.
+
+    Search answers "no matches" with an empty list, never 404, so a 404 means the route is
+    absent (a Stripe-compatible fake without search). Stripe refuses search with a 400
+    ``invalid_request_error`` where the account cannot use it: "Search is not supported on api
+    version …" (versions before 2020-08-27) or, for merchants in India, a "not available"
+    message (its exact text is not in the reference; matched loosely).
+    """
+    if error.kind is ErrorKind.NOT_FOUND:
+        return True
+    return error.kind is ErrorKind.BAD_REQUEST and bool(_SEARCH_REFUSED.search(error.message))
+
+
+class SearchAvailability:
+    """Whether customer search works on this account, as last seen by this adapter.
+
+    Once refused, search is skipped for ``reprobe_after`` seconds; the next lookup after that
+    tries it again, and a success clears the refusal.
+    """
+
+    def __init__(
+        self,
+        reprobe_after: float = SEARCH_REPROBE_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.reprobe_after = reprobe_after
+        self.clock = clock
+        self.reason: str | None = None
+        """Why search was refused (status and message), while it is."""
+        self._refused_at: float | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self._refused_at is not None
+
+    def worth_trying(self) -> bool:
+        """Search was never refused, or the refusal is old enough to probe again."""
+        return self._refused_at is None or self.clock() - self._refused_at >= self.reprobe_after
+
+    def refuse(self, reason: str) -> bool:
+        """Record a refusal (restarting the wait); ``True`` when search was usable until now."""
+        first = self._refused_at is None
+        self._refused_at = self.clock()
+        self.reason = reason
+        return first
+
+    def accept(self) -> bool:
+        """Record a working search; ``True`` when it had been refused until now."""
+        was_refused = self._refused_at is not None
+        self._refused_at = None
+        self.reason = None
+        return was_refused
+
+
 class StripeAdapter(StripeLikeAdapter):
     """Stripe customers through the resilient client, pinned to :data:`STRIPE_API_VERSION`."""
 
@@ -145,6 +219,30 @@ class StripeAdapter(StripeLikeAdapter):
         """What this adapter wrote lately: one memory per adapter, like its HTTP client."""
         return RecentWrites()
 
+    @cached_property
+    def search_availability(self) -> SearchAvailability:
+        """Whether search works here: one memory per adapter, like its HTTP client."""
+        return SearchAvailability()
+
+    @property
+    def search_unavailable(self) -> bool:
+        """Whether the account refused customer search the last time it was tried."""
+        return self.search_availability.refused
+
+    @property
+    def search_note(self) -> str | None:
+        """What callers should know while search is unavailable (``None`` while it works)."""
+        reason = self.search_availability.reason
+        return None if reason is None else self._search_unavailable_message(reason)
+
+    def _search_unavailable_message(self, reason: str) -> str:
+        return (
+            f"customer search is unavailable on this Stripe account ({reason}): email lookups "
+            f"are served by the list filter GET {CUSTOMERS}?email=, which matches exactly and "
+            f"case-sensitively; lookups by metadata[{self.external_id_key}] need search and "
+            "cannot be answered"
+        )
+
     @property
     def external_id_key(self) -> str:
         """External ids live in this metadata key (``IdentitySettings``)."""
@@ -183,11 +281,54 @@ class StripeAdapter(StripeLikeAdapter):
     async def resolve_many(
         self, by: Lookup, values: Mapping[str, str]
     ) -> Mapping[str, Sequence[CustomerRecord]]:
-        """Ids are retrieved one by one; emails and external ids are searched in batches."""
+        """Ids are retrieved one by one; emails and external ids are searched in batches.
+
+        Where search is refused, emails use the list filter and external ids fail.
+        """
         if by not in (Lookup.EMAIL, Lookup.EXTERNAL_ID):
             return await super().resolve_many(by, values)
-        found = await self.search(by, values)
-        return {key: self.records(objs) for key, objs in found.items()}
+        if self.search_availability.worth_trying():
+            try:
+                found = await self.search(by, values)
+            except ProviderError as exc:
+                if not search_refused(exc):
+                    raise
+                self._note_search_refused(exc)
+            else:
+                if self.search_availability.accept():
+                    logger.info("stripe customer search works again; lookups use it")
+                return {key: self.records(objs) for key, objs in found.items()}
+        if by is not Lookup.EMAIL:
+            reason = self.search_availability.reason or "refused earlier"
+            raise ProviderError(
+                self.name,
+                ErrorKind.BAD_REQUEST,
+                self._search_unavailable_message(reason),
+                code=SEARCH_UNAVAILABLE_CODE,
+            )
+        return await self._list_by_emails(values)
+
+    def _note_search_refused(self, error: ProviderError) -> None:
+        """Remember the refusal; warn once when search goes from usable to refused."""
+        status = f"HTTP {error.status}" if error.status is not None else error.kind.value
+        if self.search_availability.refuse(f"{status}: {error.message}"):
+            logger.warning(
+                "%s; trying search again after %.0fs",
+                self.search_note,
+                self.search_availability.reprobe_after,
+            )
+
+    async def _list_by_emails(self, values: Mapping[str, str]) -> dict[str, list[CustomerRecord]]:
+        """Emails without search: one list-filter call per distinct email, all concurrent.
+
+        The list is consistent with writes, so no recently written ids are retrieved alongside.
+        """
+        keys = list(values)
+        found = await gather_all(self.list_by_email(values[key]) for key in keys)
+        return {
+            key: self.records(sorted(objs, key=_newest_first))
+            for key, objs in zip(keys, found, strict=True)
+        }
 
     async def search(self, by: Lookup, values: Mapping[str, str]) -> dict[str, list[JSONObject]]:
         """Search in batches of ten, concurrently with retrieves of recently written matches.

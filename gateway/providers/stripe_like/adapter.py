@@ -27,7 +27,7 @@ from gateway.model import (
     RecordDetails,
 )
 from gateway.providers import coerce
-from gateway.providers.adapter import HTTPAdapter
+from gateway.providers.adapter import HTTPAdapter, email_key
 
 CUSTOMERS: Final = "/v1/customers"
 MAX_PAGE_SIZE: Final = 100
@@ -251,6 +251,16 @@ class StripeLikeAdapter(HTTPAdapter):
             cursor = str(data[-1]["id"])
         raise self.bad_response(f"the customer list did not end within {MAX_PAGES} pages")
 
+    async def list_by_email(self, email: str) -> list[JSONObject]:
+        """Customers with ``email``, from the list endpoint's ``email`` filter (all pages).
+
+        The filter's own matching differs by provider (exact and case-sensitive at Stripe), so
+        answers are re-checked by trimmed, casefolded email, as every lookup compares emails.
+        """
+        wanted = email_key(email)
+        found = await self.list_customers([("email", email)])
+        return [obj for obj in found if _email_key_of(obj) == wanted]
+
     # paging and writes ----------------------------------------------------------------------
 
     async def list_page(self, cursor: str | None, limit: int) -> Page:
@@ -358,3 +368,8 @@ class StripeLikeAdapter(HTTPAdapter):
             raise ProviderError(
                 self.name, ErrorKind.BAD_REQUEST, f"not a {self.name} customer id: {record_id!r}"
             )
+
+
+def _email_key_of(obj: Mapping[str, Any]) -> str | None:
+    email = obj.get("email")
+    return email_key(email) if isinstance(email, str) else None

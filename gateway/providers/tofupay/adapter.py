@@ -7,11 +7,9 @@ concurrent. Tofupay's customer has no name, phone or address; its balance is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 from gateway.model import Lookup, WritableField
-from gateway.providers.adapter import email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.stripe_like.adapter import (
     MAX_PAGE_SIZE,
@@ -44,17 +42,7 @@ class TofupayAdapter(StripeLikeAdapter):
     customer_fields: ClassVar[frozenset[str]] = frozenset({"email"})
 
     async def find(self, by: Lookup, value: str) -> list[JSONObject]:
-        """``GET /v1/customers?email=`` (there is no search API).
-
-        Answers are re-checked by trimmed, casefolded email, whatever the filter's own rules.
-        """
+        """``GET /v1/customers?email=`` (there is no search API), answers re-checked by email."""
         if by is not Lookup.EMAIL:
             return await super().find(by, value)
-        wanted = email_key(value)
-        found = await self.list_customers([("email", value)])
-        return [obj for obj in found if _email_key_of(obj) == wanted]
-
-
-def _email_key_of(obj: Mapping[str, Any]) -> str | None:
-    email = obj.get("email")
-    return email_key(email) if isinstance(email, str) else None
+        return await self.list_by_email(value)

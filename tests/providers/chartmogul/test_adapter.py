@@ -11,6 +11,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from gateway.config import ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
@@ -368,3 +371,76 @@ async def test_patch_and_delete_retry_only_under_an_idempotency_key(
     assert [(e.method, e.status) for e in log(app)] == [("DELETE", 503), ("DELETE", 204)]
     # ChartMogul has no idempotency keys: the key is never sent upstream.
     assert all("idempotency-key" not in e.headers for e in log(app))
+
+
+# -- answers the simulator never gives (tiny fake apps) ---------------------------------------
+
+
+def customer(uuid: str, name: str = "Someone") -> dict[str, Any]:
+    return {"uuid": uuid, "external_id": f"ext-{uuid[-4:]}", "name": name, "email": "t@acme.io"}
+
+
+UUIDS = [f"cus_00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+
+
+def paged_search(
+    pages: dict[str | None, tuple[list[int], str | None]],
+) -> tuple[Starlette, list[str | None]]:
+    """A search route answering ``pages[cursor]``: entry numbers and the next cursor; it
+    records the cursor of every call."""
+    cursors: list[str | None] = []
+
+    async def search(request: Request) -> Response:
+        cursor = request.query_params.get("cursor")
+        cursors.append(cursor)
+        entries, next_cursor = pages[cursor]
+        body = {
+            "entries": [customer(UUIDS[n]) for n in entries],
+            "has_more": next_cursor is not None,
+            "cursor": next_cursor,
+        }
+        return JSONResponse(body)
+
+    return Starlette(routes=[Route("/v1/customers/search", search)]), cursors
+
+
+async def test_a_repeating_cursor_is_a_bad_response(make: Make) -> None:
+    fake, cursors = paged_search({None: ([0], "again"), "again": ([0], "again")})
+    with pytest.raises(ProviderError) as caught:
+        await make(on=fake).lookup(Lookup.EMAIL, ["t@acme.io"])
+    assert caught.value.kind is ErrorKind.BAD_RESPONSE
+    assert "cursor 'again' again" in caught.value.message
+    assert cursors == [None, "again"]  # stopped at the first repeat, not after 50 pages
+
+
+async def test_a_cursor_cycle_is_refused_too(make: Make) -> None:
+    fake, cursors = paged_search({None: ([0], "c1"), "c1": ([1], "c2"), "c2": ([2], "c1")})
+    with pytest.raises(ProviderError) as caught:
+        await make(on=fake).lookup(Lookup.EMAIL, ["t@acme.io"])
+    assert "cursor 'c1' again" in caught.value.message
+    assert cursors == [None, "c1", "c2"]
+
+
+async def test_one_lookup_never_returns_a_uuid_twice(make: Make) -> None:
+    fake, cursors = paged_search({None: ([0, 1], "c1"), "c1": ([1, 2, 0], None)})
+    [found] = await make(on=fake).lookup(Lookup.EMAIL, ["t@acme.io"])
+    assert [r.id for r in found] == UUIDS[:3]
+    assert cursors == [None, "c1"]
+
+
+@pytest.mark.parametrize("status", [200, 204])
+async def test_an_empty_update_answer_is_read_back(make: Make, status: int) -> None:
+    calls: list[tuple[str, str]] = []
+    stored = customer(GRACE, "Before")
+
+    async def one(request: Request) -> Response:
+        calls.append((request.method, request.url.path))
+        if request.method == "PATCH":
+            stored.update(await request.json())
+            return Response(b"", status_code=status)
+        return JSONResponse(stored)
+
+    fake = Starlette(routes=[Route("/v1/customers/{uuid}", one, methods=["GET", "PATCH"])])
+    record = await make(on=fake).update(GRACE, CustomerWrite(name="After"))
+    assert (record.id, record.name) == (GRACE, "After")
+    assert calls == [("PATCH", f"/v1/customers/{GRACE}"), ("GET", f"/v1/customers/{GRACE}")]

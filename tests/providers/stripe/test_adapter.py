@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
+import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import IdentitySettings
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.stripe.adapter import (
+    SEARCH,
+    SEARCH_REPROBE_AFTER,
+    SEARCH_UNAVAILABLE_CODE,
     STRIPE_API_VERSION,
     RecentWrites,
+    SearchAvailability,
     StripeAdapter,
     search_literal,
 )
@@ -389,3 +398,161 @@ async def test_writes_are_retried_only_under_an_idempotency_key(
     assert [(e.method, e.status) for e in _log(app)] == [("DELETE", 503), ("DELETE", 200)]
     # Stripe ignores keys on DELETE, so none is sent; the key only allows the retry.
     assert all("idempotency-key" not in e.headers for e in _log(app))
+
+
+# -- accounts (and fakes) without search ------------------------------------------------------
+
+NO_ROUTE = (
+    "Unrecognized request URL (GET: /v1/customers/search). Please see https://stripe.com/docs "
+    "or we can help at https://support.stripe.com/."
+)
+OLD_VERSION = (
+    "Search is not supported on api version 2016-07-06. Update your API version, or set the "
+    "API Version of this request to 2020-08-27 or greater."
+)
+
+
+class SearchRefusingFront:
+    """The Stripe simulator behind a front whose search route refuses, like an account or a
+    Stripe-compatible fake without search; it records every request that reaches it."""
+
+    def __init__(self, inner: ASGIApp, status: int = 404, message: str = NO_ROUTE) -> None:
+        self.inner = inner
+        self.status = status
+        self.message = message
+        self.refusing = True
+        self.calls: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = scope["query_string"].decode()
+            self.calls.append((scope["path"], query))
+            if self.refusing and scope["path"] == SEARCH:
+                body = {"error": {"type": "invalid_request_error", "message": self.message}}
+                await JSONResponse(body, status_code=self.status)(scope, receive, send)
+                return
+        await self.inner(scope, receive, send)
+
+    def take(self) -> list[tuple[str, dict[str, list[str]]]]:
+        """The requests since the last call, sorted (concurrent calls arrive in any order)."""
+        calls = sorted(self.calls)
+        self.calls.clear()
+        return [(path, parse_qs(query)) for path, query in calls]
+
+
+@pytest.fixture
+async def searchless() -> AsyncIterator[tuple[SearchRefusingFront, StripeAdapter]]:
+    front = SearchRefusingFront(create_app(records(), api_key=KEY))
+    made = StripeAdapter(SETTINGS, transport=httpx.ASGITransport(app=front))
+    yield front, made
+    await made.aclose()
+
+
+Searchless = tuple[SearchRefusingFront, StripeAdapter]
+
+
+def listed(email: str) -> tuple[str, dict[str, list[str]]]:
+    return ("/v1/customers", {"email": [email], "limit": ["100"]})
+
+
+def searched(query: str) -> tuple[str, dict[str, list[str]]]:
+    return (SEARCH, {"query": [query], "limit": ["100"]})
+
+
+async def test_emails_use_the_list_filter_once_search_is_missing(
+    searchless: Searchless, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="customer_gateway.providers.stripe")
+    front, made = searchless
+    emails = ["p01@example.com", "TWIN@example.com", " twin@example.com ", "nobody@example.com"]
+    results = await made.lookup(Lookup.EMAIL, emails)
+    # The list filter is exact and case-sensitive: cus_TWIN1 (twin@…) is not found by it.
+    assert _ids(results) == [["cus_P01"], ["cus_TWIN2"], ["cus_TWIN2"], []]
+    assert front.take() == [
+        listed("TWIN@example.com"),
+        listed("nobody@example.com"),
+        listed("p01@example.com"),
+        searched(
+            "email:'p01@example.com' OR email:'TWIN@example.com' OR email:'nobody@example.com'"
+        ),
+    ]
+    assert made.search_unavailable
+    note = made.search_note
+    assert note is not None and "HTTP 404" in note
+    assert "list filter GET /v1/customers?email=" in note and "case-sensitively" in note
+    [warning] = caplog.records
+    assert warning.getMessage().startswith(
+        "customer search is unavailable on this Stripe account (HTTP 404: Unrecognized"
+    )
+
+    # Remembered: the next lookup goes straight to the list, and nothing is logged again.
+    [[found]] = await made.lookup(Lookup.EMAIL, ["p02@example.com"])
+    assert found.id == "cus_P02"
+    assert front.take() == [listed("p02@example.com")]
+    assert len(caplog.records) == 1
+
+
+async def test_only_external_id_lookups_fail_without_search(searchless: Searchless) -> None:
+    front, made = searchless
+    with pytest.raises(ProviderError) as info:
+        await made.lookup(Lookup.EXTERNAL_ID, ["co_03"])
+    error = info.value
+    assert (error.kind, error.code, error.retryable) == (
+        ErrorKind.BAD_REQUEST,
+        SEARCH_UNAVAILABLE_CODE,
+        False,
+    )
+    assert error.message.startswith("customer search is unavailable on this Stripe account")
+    assert "metadata[company_id] need search" in error.message
+    assert front.take() == [searched("metadata['company_id']:'co_03'")]
+
+    with pytest.raises(ProviderError) as again:
+        await made.lookup(Lookup.EXTERNAL_ID, ["co_04"])
+    assert again.value.code == SEARCH_UNAVAILABLE_CODE
+    assert front.take() == []  # known unsupported: not asked again
+    assert _ids(await made.lookup(Lookup.EMAIL, ["p03@example.com"])) == [["cus_P03"]]
+    assert _ids(await made.lookup(Lookup.ID, ["cus_P04"])) == [["cus_P04"]]
+    assert front.take() == [listed("p03@example.com"), ("/v1/customers/cus_P04", {})]
+
+
+async def test_search_is_probed_again_after_ten_minutes(searchless: Searchless) -> None:
+    front, made = searchless
+    now = [0.0]
+    made.search_availability = SearchAvailability(clock=lambda: now[0])
+    await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    assert front.take() == [listed("p01@example.com"), searched("email:'p01@example.com'")]
+
+    now[0] = SEARCH_REPROBE_AFTER - 1
+    await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    assert front.take() == [listed("p01@example.com")]
+
+    now[0] = SEARCH_REPROBE_AFTER  # probed, still refused: another ten minutes of the list
+    await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    assert front.take() == [listed("p01@example.com"), searched("email:'p01@example.com'")]
+    now[0] = 2 * SEARCH_REPROBE_AFTER - 1
+    await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    assert front.take() == [listed("p01@example.com")]
+
+    front.refusing = False  # the account gained search
+    now[0] = 2 * SEARCH_REPROBE_AFTER
+    assert _ids(await made.lookup(Lookup.EMAIL, ["p01@example.com"])) == [["cus_P01"]]
+    assert front.take() == [searched("email:'p01@example.com'")]
+    assert not made.search_unavailable and made.search_note is None
+    assert _ids(await made.lookup(Lookup.EXTERNAL_ID, ["co_01"])) == [["cus_P01"]]
+    assert front.take() == [searched("metadata['company_id']:'co_01'")]
+
+
+async def test_stripes_search_not_supported_400_falls_back_but_other_400s_do_not() -> None:
+    front = SearchRefusingFront(create_app(records(), api_key=KEY), 400, "Invalid search query")
+    made = StripeAdapter(SETTINGS, transport=httpx.ASGITransport(app=front))
+    with pytest.raises(ProviderError) as info:
+        await made.lookup(Lookup.EMAIL, ["p01@example.com"])
+    assert info.value.kind is ErrorKind.BAD_REQUEST and info.value.code == "invalid_request_error"
+    assert not made.search_unavailable
+    assert front.take() == [searched("email:'p01@example.com'")]
+
+    front.message = OLD_VERSION
+    assert _ids(await made.lookup(Lookup.EMAIL, ["p01@example.com"])) == [["cus_P01"]]
+    assert front.take() == [listed("p01@example.com"), searched("email:'p01@example.com'")]
+    assert made.search_note is not None and "HTTP 400: Search is not supported" in made.search_note
+    await made.aclose()
