@@ -20,13 +20,15 @@ from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.stripe.adapter import (
     SEARCH,
-    SEARCH_REPROBE_AFTER,
     SEARCH_UNAVAILABLE_CODE,
     STRIPE_API_VERSION,
-    RecentWrites,
-    SearchAvailability,
     StripeAdapter,
     search_literal,
+)
+from gateway.providers.stripe.search_state import (
+    SEARCH_REPROBE_AFTER,
+    RecentWrites,
+    SearchAvailability,
 )
 from gateway.providers.stripe.simulator import create_app, parse_query
 from gateway.providers.stripe_like.simulator import customer_api
