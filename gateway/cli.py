@@ -17,7 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError, load_settings
+from strawberry.federation.versions import FEDERATION_VERSIONS
+
+from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, load_settings
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
@@ -113,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write it to a file)")
     export.add_argument("--output", type=Path)
+    export.add_argument(
+        "--federation-version",
+        choices=tuple(FEDERATION_VERSIONS),
+        default=DEFAULT_FEDERATION_VERSION,
+        help=f"Apollo Federation version the SDL links (default {DEFAULT_FEDERATION_VERSION}, "
+        "what schema.graphql holds)",
+    )
     return parser
 
 
@@ -172,7 +181,7 @@ async def _run_serve(args: argparse.Namespace) -> None:
 def _export_schema(args: argparse.Namespace) -> None:
     from resolvers.schema import schema_sdl
 
-    sdl = schema_sdl()
+    sdl = schema_sdl(args.federation_version)
     if args.output:
         args.output.write_text(sdl)
     else:

@@ -8,6 +8,7 @@ Environment variables, per provider (``STRIPE``, ``CHARTMOGUL``, ``FIRSTOFFICER`
 ``<P>_CONNECT_TIMEOUT``, ``<P>_DEADLINE``, ``<P>_MAX_RETRIES``, ``<P>_MAX_CONCURRENCY``,
 ``<P>_RATE_LIMIT`` (requests/second, 0 = off), ``<P>_ENABLED`` (``0`` turns a provider off).
 ``CUSTOMER_GATEWAY_CONFIG`` names a JSON file with the same settings (see docs/configuration.md).
+``CUSTOMER_GATEWAY_FEDERATION_VERSION`` picks the Apollo Federation version the subgraph links.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Final
+
+DEFAULT_FEDERATION_VERSION: Final = "2.9"
+"""The newest federation link both Apollo's and The Guild's (Hive Gateway's) composers accept:
+The Guild's rejects v2.10 and later with ``UNKNOWN_FEDERATION_LINK_VERSION``."""
 
 
 class ConfigError(ValueError):
@@ -86,6 +91,8 @@ class Settings:
     write_providers: tuple[str, ...] = ("stripe", "lago")
     cors_origins: tuple[str, ...] = ()
     """Browser origins allowed to call the API (CORS); empty = same-origin only."""
+    federation_version: str = DEFAULT_FEDERATION_VERSION
+    """The Apollo Federation version the subgraph SDL links (``@link(url: ".../v2.9")``)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
@@ -155,6 +162,8 @@ def load_settings(
     env: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
 ) -> Settings:
     """Build settings from a JSON config file (optional) and the environment (wins)."""
+    from strawberry.federation.versions import FEDERATION_VERSIONS
+
     from gateway.providers.registry import BY_NAME, PROVIDERS
 
     env = os.environ if env is None else env
@@ -245,6 +254,15 @@ def load_settings(
         if origins is not None
         else tuple(file_data.get("cors_origins", ()))
     )
+    federation = env.get(
+        "CUSTOMER_GATEWAY_FEDERATION_VERSION",
+        file_data.get("federation_version", DEFAULT_FEDERATION_VERSION),
+    )
+    if not isinstance(federation, str) or federation not in FEDERATION_VERSIONS:
+        raise ConfigError(
+            f"federation_version (CUSTOMER_GATEWAY_FEDERATION_VERSION) must be one of "
+            f"{', '.join(FEDERATION_VERSIONS)}, not {federation!r}"
+        )
     return Settings(
         providers=providers,
         identity=identity,
@@ -252,4 +270,5 @@ def load_settings(
         primary_provider=primary,
         write_providers=writes,
         cors_origins=cors,
+        federation_version=federation,
     )

@@ -184,7 +184,7 @@ def create_app(
                     await adapter.aclose()
 
     graphql_app = GatewayGraphQL(
-        build_schema(),
+        build_schema(settings.federation_version),
         graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.config import DEFAULT_FEDERATION_VERSION
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors
@@ -53,8 +55,14 @@ class GatewaySchema(strawberry.federation.Schema):
                 )
 
 
+def build_schema(federation_version: str = DEFAULT_FEDERATION_VERSION) -> GatewaySchema:
+    """The schema linking Apollo Federation ``federation_version`` (one of strawberry's
+    ``FEDERATION_VERSIONS``); built once per version and shared by every app made after."""
+    return _schema(federation_version)
+
+
 @cache
-def build_schema() -> GatewaySchema:
+def _schema(federation_version: str) -> GatewaySchema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -67,9 +75,12 @@ def build_schema() -> GatewaySchema:
             lambda: MaxTokensLimiter(MAX_TOKENS),
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        # Strawberry types this as a Literal of its version strings; an unknown one raises
+        # KeyError there, and settings have refused it long before (gateway/config.py).
+        federation_version=cast(Any, federation_version),
     )
 
 
-def schema_sdl() -> str:
-    """The exported SDL, as kept in ``schema.graphql``."""
-    return build_schema().as_str().rstrip() + "\n"
+def schema_sdl(federation_version: str = DEFAULT_FEDERATION_VERSION) -> str:
+    """The exported SDL; with the default version, what ``schema.graphql`` holds."""
+    return build_schema(federation_version).as_str().rstrip() + "\n"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import httpx
 import pytest
@@ -32,18 +32,22 @@ SHARED_REFERENCE = REPO.parent / "shared" / "reference"
 """The provider reference documents beside the repository (``../shared/reference``)."""
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip on a developer's machine, fail in CI (``CI=true``): CI has everything a test needs
+    (``shared/`` beside the clone, node and npm), so a silent skip there would hide a test."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def shared_reference(name: str, env: str | None = None) -> Path:
     """A reference document's path; ``env`` names a variable that overrides it.
 
-    Missing documents skip the test on a developer's machine but fail it in CI (``CI=true``),
-    where ``shared/`` is always beside the clone: a silent skip there would hide a fidelity test.
+    A missing document skips the test, or fails it in CI (:func:`skip_or_fail`).
     """
     path = Path(os.environ[env]) if env and os.environ.get(env) else SHARED_REFERENCE / name
     if not path.is_file():
-        message = f"reference document {path} not found" + (f" (set {env})" if env else "")
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"reference document {path} not found" + (f" (set {env})" if env else ""))
     return path
 
 

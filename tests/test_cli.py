@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.cli import main
 from resolvers.schema import schema_sdl
 
 START_TIMEOUT = 30.0
@@ -102,6 +104,30 @@ def test_export_schema_writes_the_sdl(tmp_path: Path) -> None:
     )
 
     assert out.read_text() == schema_sdl()
+
+
+def test_export_schema_links_the_federation_version_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "schema.graphql"
+
+    assert main(["export-schema", "--federation-version", "2.5", "--output", str(out)]) == 0
+
+    assert out.read_text() == schema_sdl("2.5")
+    assert '@link(url: "https://specs.apollo.dev/federation/v2.5"' in out.read_text()
+
+
+def test_serve_refuses_an_unknown_federation_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", "0", "--sandbox-base-port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CUSTOMER_GATEWAY_FEDERATION_VERSION": "2.12"},
+    )
+
+    assert result.returncode == 2
+    assert "CUSTOMER_GATEWAY_FEDERATION_VERSION" in result.stderr and "'2.12'" in result.stderr
+    assert "GraphQL endpoint" not in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, load_settings
 from gateway.providers.registry import BY_NAME, PROVIDERS
 
 
@@ -94,6 +94,7 @@ def test_config_file(tmp_path: Path) -> None:
         ('{"primary_provider": "paypal"}', "primary_provider must be one of"),
         ('{"identity": {"max_hopz": 2}}', "identity:"),
         ('{"write_providers": ["stripe", "paypal"]}', "unknown provider\\(s\\) paypal"),
+        ('{"federation_version": 2.9}', "federation_version .* not 2.9"),
     ],
 )
 def test_bad_config_files_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
@@ -102,3 +103,22 @@ def test_bad_config_files_say_what_is_wrong(tmp_path: Path, content: str, messag
 
     with pytest.raises(ConfigError, match=message):
         load_settings({}, config_file=path)
+
+
+def test_federation_version_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.json"
+    path.write_text('{"federation_version": "2.5"}')
+
+    assert load_settings({}).federation_version == DEFAULT_FEDERATION_VERSION
+    assert load_settings({}, config_file=path).federation_version == "2.5"
+    env = {"CUSTOMER_GATEWAY_FEDERATION_VERSION": "2.7"}
+    assert load_settings(env, config_file=path).federation_version == "2.7"
+
+
+@pytest.mark.parametrize("value", ["2.99", "v2.9", "", "1.0"])
+def test_an_unknown_federation_version_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="CUSTOMER_GATEWAY_FEDERATION_VERSION") as raised:
+        load_settings({"CUSTOMER_GATEWAY_FEDERATION_VERSION": value})
+
+    assert repr(value) in str(raised.value)
+    assert "2.0, 2.1" in str(raised.value)  # the choices are listed
