@@ -54,6 +54,8 @@ class ErrorCode(enum.StrEnum):
     PROVIDER_BAD_RESPONSE = "PROVIDER_BAD_RESPONSE"
     PROVIDER_BAD_REQUEST = "PROVIDER_BAD_REQUEST"
     PROVIDER_NOT_FOUND = "PROVIDER_NOT_FOUND"
+    PROVIDER_FALLBACK = "PROVIDER_FALLBACK"
+    """Not an error: the provider answered through a weaker fallback (see its message)."""
 
 
 class ErrorKind(enum.StrEnum):

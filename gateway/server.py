@@ -25,6 +25,7 @@ from gateway.config import Settings
 from gateway.core.context import RequestContext
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
+from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
@@ -77,7 +78,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         request = Request(scope, receive)
         started = time.perf_counter()
         try:
-            with count_upstream_calls() as calls:
+            with count_upstream_calls() as calls, collect_notices():
                 response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.

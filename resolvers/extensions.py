@@ -1,4 +1,4 @@
-"""Response extensions: which providers failed during the request."""
+"""Response extensions: which providers failed, or answered only through a fallback."""
 
 from __future__ import annotations
 
@@ -6,20 +6,25 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from gateway.errors import provider_code
+from gateway.errors import ErrorCode, provider_code
+from gateway.providers.notices import current_notices
 
 
 class GatewayErrors(SchemaExtension):
-    """Lists the providers that failed during the request in the response ``extensions``."""
+    """Lists in the response ``extensions.degradedProviders`` every provider that failed during
+    the request (its fields are ``null`` with an error) and every provider that answered
+    through a fallback (its fields answer; the message says what is weaker)."""
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
-        degraded = getattr(context, "degraded", None) or {}
-        if not degraded:
-            return {}
-        return {
-            "degradedProviders": [
-                {"provider": name, "code": provider_code(err).value, "message": err.message}
-                for name, err in sorted(degraded.items())
-            ]
+        failed = getattr(context, "degraded", None) or {}
+        entries = {
+            name: {"provider": name, "code": provider_code(err).value, "message": err.message}
+            for name, err in failed.items()
         }
+        for name, message in current_notices().items():
+            entries.setdefault(
+                name,
+                {"provider": name, "code": ErrorCode.PROVIDER_FALLBACK.value, "message": message},
+            )
+        return {"degradedProviders": [entries[n] for n in sorted(entries)]} if entries else {}

@@ -6,6 +6,9 @@ import logging
 from dataclasses import replace
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from gateway.config import Settings, sandbox_settings
 from gateway.providers.contract import ProviderAdapter
@@ -82,3 +85,30 @@ async def test_a_failed_provider_is_reported_even_when_none_of_its_fields_is_ask
     assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
     assert error["extensions"]["provider"] == "lago"
     assert "path" not in error
+
+
+async def test_without_stripe_search_emails_still_find_stripe_records_and_say_how(
+    small_dataset: Dataset,
+) -> None:
+    """An account (or a Stripe-compatible fake) without customer search: the email lookup is
+    served by the list filter, the customer is whole, and the answer names the fallback."""
+
+    async def no_search(request: Request) -> Response:
+        message = f"Unrecognized request URL (GET: {request.url.path})."
+        return JSONResponse({"error": {"message": message}}, status_code=404)
+
+    async with gateway_harness(small_dataset) as gateway:
+        stripe = gateway.simulators["stripe"]
+        stripe.router.routes.insert(0, Route("/v1/customers/search", no_search))
+
+        body = await gateway.query(QUERY, {"e": SHOWCASE_EMAIL})
+        searches = [c.path for c in gateway.calls("stripe") if c.path.endswith("/search")]
+        listed = [c.query for c in gateway.calls("stripe") if c.path == "/v1/customers"]
+
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["customerByEmail"]["stripe"] == [{"id": "cus_ShowcaseAda001"}]
+    assert searches == ["/v1/customers/search"]  # tried once, then remembered
+    assert listed and all("email=" in query for query in listed)
+    [degraded] = body["extensions"]["degradedProviders"]
+    assert degraded["provider"] == "stripe" and degraded["code"] == "PROVIDER_FALLBACK"
+    assert "list filter" in degraded["message"]

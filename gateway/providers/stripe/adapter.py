@@ -11,7 +11,8 @@ Search is not available on every account (nor in every Stripe-compatible fake). 
 route answers 404, or Stripe's 400 saying search is not supported or available, the adapter
 remembers it (:class:`SearchAvailability`, re-probed every :data:`SEARCH_REPROBE_AFTER` seconds)
 and serves emails from the list endpoint's exact, case-sensitive ``email`` filter; external-id
-lookups, which only search can answer, then fail with a ``bad_request`` saying why.
+lookups, which only search can answer, find nothing. Either way the request gets a notice
+(:func:`~gateway.providers.notices.notice`) that its answer names in ``degradedProviders``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Final
 
-from gateway.errors import ErrorKind, ProviderError
+from gateway.errors import ProviderError
 from gateway.model import CustomerRecord, Lookup, WritableField
 from gateway.providers import coerce
 from gateway.providers.adapter import email_key, gather_all
@@ -50,7 +51,6 @@ account's default version can never change the shapes this adapter reads."""
 SEARCH: Final = f"{CUSTOMERS}/search"
 SEARCH_BATCH: Final = 10
 """Values per search call: Stripe allows at most ten clauses in one query."""
-SEARCH_UNAVAILABLE_CODE: Final = "search_unavailable"
 
 
 def search_literal(value: str) -> str:
@@ -161,7 +161,8 @@ class StripeAdapter(StripeLikeAdapter):
     ) -> Mapping[str, Sequence[CustomerRecord]]:
         """Ids are retrieved one by one; emails and external ids are searched in batches.
 
-        Where search is refused, emails use the list filter and external ids fail.
+        Where search is refused, emails use the list filter and external ids find nothing; the
+        request gets a notice saying so.
         """
         if by not in (Lookup.EMAIL, Lookup.EXTERNAL_ID):
             return await super().resolve_many(by, values)
@@ -176,14 +177,11 @@ class StripeAdapter(StripeLikeAdapter):
                 if self.search_availability.accept():
                     logger.info("stripe customer search works again; lookups use it")
                 return {key: self.records(objs) for key, objs in found.items()}
+        notice(self.name, self.search_note or "customer search is unavailable")
         if by is not Lookup.EMAIL:
-            reason = self.search_availability.reason or "refused earlier"
-            raise ProviderError(
-                self.name,
-                ErrorKind.BAD_REQUEST,
-                self._search_unavailable_message(reason),
-                code=SEARCH_UNAVAILABLE_CODE,
-            )
+            # Only search finds metadata: nothing is found here, and the notice says why, so
+            # the rest of Stripe's answer (ids, emails) still serves the customer.
+            return {key: [] for key in values}
         return await self._list_by_emails(values)
 
     def _note_search_refused(self, error: ProviderError) -> None:
@@ -201,7 +199,6 @@ class StripeAdapter(StripeLikeAdapter):
 
         The list is consistent with writes, so no recently written ids are retrieved alongside.
         """
-        notice(self.name, self.search_note or "customer search is unavailable")
         keys = list(values)
         found = await gather_all(self.list_by_email(values[key]) for key in keys)
         return {

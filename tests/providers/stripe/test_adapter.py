@@ -18,9 +18,9 @@ from gateway.config import IdentitySettings
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.contract import ProviderAdapter
+from gateway.providers.notices import collect_notices
 from gateway.providers.stripe.adapter import (
     SEARCH,
-    SEARCH_UNAVAILABLE_CODE,
     STRIPE_API_VERSION,
     StripeAdapter,
     search_literal,
@@ -494,24 +494,21 @@ async def test_emails_use_the_list_filter_once_search_is_missing(
     assert len(caplog.records) == 1
 
 
-async def test_only_external_id_lookups_fail_without_search(searchless: Searchless) -> None:
+async def test_external_id_lookups_find_nothing_and_say_why_without_search(
+    searchless: Searchless,
+) -> None:
     front, made = searchless
-    with pytest.raises(ProviderError) as info:
-        await made.lookup(Lookup.EXTERNAL_ID, ["co_03"])
-    error = info.value
-    assert (error.kind, error.code, error.retryable) == (
-        ErrorKind.BAD_REQUEST,
-        SEARCH_UNAVAILABLE_CODE,
-        False,
-    )
-    assert error.message.startswith("customer search is unavailable on this Stripe account")
-    assert "metadata[company_id] need search" in error.message
+    with collect_notices() as notices:
+        assert await made.lookup(Lookup.EXTERNAL_ID, ["co_03"]) == [[]]
     assert front.take() == [searched("metadata['company_id']:'co_03'")]
+    message = notices["stripe"]
+    assert message.startswith("customer search is unavailable on this Stripe account")
+    assert "metadata[company_id] need search" in message
 
-    with pytest.raises(ProviderError) as again:
-        await made.lookup(Lookup.EXTERNAL_ID, ["co_04"])
-    assert again.value.code == SEARCH_UNAVAILABLE_CODE
+    with collect_notices() as notices:
+        assert await made.lookup(Lookup.EXTERNAL_ID, ["co_04"]) == [[]]
     assert front.take() == []  # known unsupported: not asked again
+    assert "stripe" in notices
     assert _ids(await made.lookup(Lookup.EMAIL, ["p03@example.com"])) == [["cus_P03"]]
     assert _ids(await made.lookup(Lookup.ID, ["cus_P04"])) == [["cus_P04"]]
     assert front.take() == [listed("p03@example.com"), ("/v1/customers/cus_P04", {})]
