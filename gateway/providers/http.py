@@ -167,7 +167,9 @@ class ProviderHTTP:
         self._error_parser = error_parser
         self._secrets = _secrets_for(settings.api_key, auth_headers)
         timeout = httpx.Timeout(
-            settings.read_timeout, connect=settings.connect_timeout, pool=settings.deadline
+            settings.timeouts.read,
+            connect=settings.timeouts.connect,
+            pool=settings.timeouts.deadline,
         )
         limits = httpx.Limits(
             max_connections=max(settings.max_concurrency, 1),
@@ -185,8 +187,8 @@ class ProviderHTTP:
         # Relative paths join the base URL as httpx would: base path + "/" + path.
         base = str(self.client.base_url)
         self._base = base if base.endswith("/") else base + "/"
-        self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
-        self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
+        self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
 
     def __repr__(self) -> str:
@@ -237,7 +239,7 @@ class ProviderHTTP:
         attempt; an ``Idempotency-Key`` in ``headers`` counts too) or the caller says the write is
         naturally idempotent (``retry_writes``, e.g. an upsert or a DELETE). ``data`` given as a
         list of pairs is sent form-encoded in that order, repeated keys kept. The whole call,
-        retries and waits included, ends within ``settings.deadline``.
+        retries and waits included, ends within ``settings.timeouts.deadline``.
         """
         method = method.upper()
         send_headers = httpx.Headers(headers or {})
@@ -251,8 +253,8 @@ class ProviderHTTP:
         else:
             form = data
         retryable = method in _SAFE_METHODS or "idempotency-key" in send_headers or retry_writes
-        attempts = 1 + (max(0, self.settings.max_retries) if retryable else 0)
-        deadline = time.monotonic() + self.settings.deadline
+        attempts = 1 + (max(0, self.settings.retry.max_retries) if retryable else 0)
+        deadline = time.monotonic() + self.settings.timeouts.deadline
         last: ProviderError | None = None
         for attempt in range(attempts):
             permit = self.breaker.acquire()
@@ -270,7 +272,9 @@ class ProviderHTTP:
                 last = exc
             if not (last.retryable and attempt + 1 < attempts):
                 raise last
-            delay = backoff_delay(attempt, self.settings.backoff_base, self.settings.backoff_max)
+            delay = backoff_delay(
+                attempt, self.settings.retry.backoff_base, self.settings.retry.backoff_max
+            )
             if last.retry_after is not None:
                 delay = max(delay, last.retry_after)
             if time.monotonic() + delay >= deadline:
@@ -381,11 +385,14 @@ class ProviderHTTP:
         except TimeoutError:
             if not sending:
                 # Queued behind our own cap or rate limit: no verdict on the provider.
-                message = f"deadline of {self.settings.deadline:g}s passed waiting for a slot"
+                message = (
+                    f"deadline of {self.settings.timeouts.deadline:g}s passed waiting for a slot"
+                )
                 return self._error(ErrorKind.TIMEOUT, message), None
             failure = (
                 ErrorKind.TIMEOUT,
-                f"no answer to {method} {path} within the {self.settings.deadline:g}s deadline",
+                f"no answer to {method} {path} within the "
+                f"{self.settings.timeouts.deadline:g}s deadline",
             )
         except httpx.TimeoutException as exc:
             failure = (ErrorKind.TIMEOUT, f"{type(exc).__name__} calling {method} {path}")
