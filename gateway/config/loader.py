@@ -51,6 +51,7 @@ def load_settings(
     sandbox = sandbox_settings()
     providers = {
         spec.name: load_provider(
+            spec,
             configured_defaults(spec) if configured else sandbox[spec.name],
             sections[spec.name],
             env,
@@ -98,6 +99,8 @@ def _check_named_providers_are_on(
 ) -> None:
     """A primary or write provider named explicitly must be on: naming one that is off is a
     mistake (the defaults may name providers that are off; requests then say so)."""
+    from gateway.providers.registry import BY_NAME
+
     wanted: list[tuple[Setting[Any], str | None]] = [
         (schema.PRIMARY_PROVIDER, named.get("primary_provider")),
         *((schema.WRITE_PROVIDERS, p) for p in named.get("write_providers", ())),
@@ -108,4 +111,4 @@ def _check_named_providers_are_on(
         provider: ProviderSettings = settings.providers[name]
         if not provider.enabled:
             where = setting.env_name() if setting.env and env.get(setting.env) else setting.key
-            raise ConfigError(f"{where}: {off_reason(name, sections[name], env)}")
+            raise ConfigError(f"{where}: {off_reason(BY_NAME[name], sections[name], env)}")

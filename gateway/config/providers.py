@@ -28,24 +28,25 @@ def configured_defaults(spec: ProviderSpec) -> ProviderSettings:
 
 
 def load_provider(
+    spec: ProviderSpec,
     base: ProviderSettings,
     data: Mapping[str, Any],
     env: Mapping[str, str],
     *,
     configured: bool,
 ) -> ProviderSettings:
-    """``base`` with ``providers.<name>`` from the file and ``<NAME>_*`` from ``env``.
+    """``base`` with ``providers.<name>`` from the file and ``<PREFIX>_*`` from ``env``.
 
     In configured mode a provider is on once it has a base URL or a key (unless ``enabled``
     says otherwise), and a provider that is on needs a key.
     """
-    prefix = base.name.upper()
-    values = read_section(PROVIDER, data, f"providers.{base.name}", env, env_prefix=prefix)
+    prefix = spec.env_prefix
+    values = read_section(PROVIDER, data, f"providers.{spec.name}", env, env_prefix=prefix)
     if configured:
         values.setdefault("enabled", "base_url" in values or "api_key" in values)
     settings = _apply(base, values)
     if configured and settings.enabled and not settings.api_key:
-        raise ConfigError(f"{base.name} is enabled but has no API key: set {prefix}_API_KEY")
+        raise ConfigError(f"{spec.name} is enabled but has no API key: set {prefix}_API_KEY")
     return settings
 
 
@@ -55,9 +56,9 @@ def tune(settings: ProviderSettings, **values: Any) -> ProviderSettings:
     return _apply(settings, read_section(PROVIDER, values, f"providers.{settings.name}", {}))
 
 
-def off_reason(name: str, data: Mapping[str, Any], env: Mapping[str, str]) -> str:
+def off_reason(spec: ProviderSpec, data: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """That a provider is off, why, and how to turn it on, for errors about it."""
-    prefix = name.upper()
+    name, prefix = spec.name, spec.env_prefix
     if env.get(f"{prefix}_ENABLED"):
         return f"{name} is off: {prefix}_ENABLED turns it off"
     if "enabled" in data:

@@ -265,3 +265,16 @@ def test_providers_off_by_default_may_stay_in_the_defaults(load: Load) -> None:
 
     assert (settings.primary_provider, settings.write_providers) == ("stripe", ("stripe", "lago"))
     assert not settings.providers["stripe"].enabled
+
+
+def test_serve_stops_at_start_up_on_a_bad_link_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    path = tmp_path / "gateway.json"
+    path.write_text('{"identity": {"link_rules": {"stripe_id": ["bogus"]}}}')
+    monkeypatch.setenv("CUSTOMER_GATEWAY_CONFIG", str(path))
+
+    assert main(["serve", "--port", "0", "--sandbox-base-port", "0"]) == 2
+    assert "identity.link_rules: 'bogus' is not 'provider:path'" in capsys.readouterr().err
