@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings
+from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings, tune
 from gateway.model import CustomerRecord
 from gateway.providers.contract import ProviderAdapter
 from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
@@ -117,7 +117,7 @@ async def gateway_harness(
     base = settings or Settings(providers=sandbox_settings())
     # Tests must not wait on real backoff: keep retries but make them instant.
     fast = {
-        name: replace(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=0.05)
+        name: tune(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=0.05)
         for name, p in base.providers.items()
     }
     base = replace(base, providers=fast)
@@ -150,10 +150,8 @@ async def gateway(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
 
 def fast_settings(name: str, base_url: str, api_key: str, **changes: Any) -> ProviderSettings:
     """Settings for adapter tests: two retries with millisecond backoffs, a 5 s deadline."""
-    return ProviderSettings(
-        name=name,
-        base_url=base_url,
-        api_key=api_key,
+    return tune(
+        ProviderSettings(name=name, base_url=base_url, api_key=api_key),
         max_retries=2,
         backoff_base=0.001,
         backoff_max=0.005,
@@ -176,9 +174,9 @@ class AdapterFactory:
         identity: IdentitySettings | None = None,
         **changes: Any,
     ) -> AdapterT:
-        """An ``adapter_class`` on ``app`` with ``settings`` (``changes`` replace fields)."""
+        """An ``adapter_class`` on ``app`` with ``settings`` (``changes``: file keys to tune)."""
         adapter = adapter_class(
-            replace(settings, **changes), identity, transport=httpx.ASGITransport(app=app)
+            tune(settings, **changes), identity, transport=httpx.ASGITransport(app=app)
         )
         self.made.append(adapter)
         return adapter

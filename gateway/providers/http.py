@@ -38,7 +38,7 @@ from gateway.providers.upstream.request import (
     form_payload,
     request_headers,
 )
-from gateway.providers.upstream.retry import RetryPolicy
+from gateway.providers.upstream.retry import may_retry, retry_delay
 from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
 
 __all__ = [
@@ -97,7 +97,9 @@ class ProviderHTTP:
         self._error_parser = error_parser
         self._secrets = _secrets_for(settings.api_key, auth_headers)
         timeout = httpx.Timeout(
-            settings.read_timeout, connect=settings.connect_timeout, pool=settings.deadline
+            settings.timeouts.read,
+            connect=settings.timeouts.connect,
+            pool=settings.timeouts.deadline,
         )
         limits = httpx.Limits(
             max_connections=max(settings.max_concurrency, 1),
@@ -115,9 +117,8 @@ class ProviderHTTP:
         # Relative paths join the base URL as httpx would: base path + "/" + path.
         base = str(self.client.base_url)
         self._base = base if base.endswith("/") else base + "/"
-        self.retry_policy = RetryPolicy.from_settings(settings)
-        self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
-        self.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
+        self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
 
     def __repr__(self) -> str:
@@ -168,7 +169,7 @@ class ProviderHTTP:
         attempt; an ``Idempotency-Key`` in ``headers`` counts too) or the caller says the write is
         naturally idempotent (``retry_writes``, e.g. an upsert or a DELETE). ``data`` given as a
         list of pairs is sent form-encoded in that order, repeated keys kept. The whole call,
-        retries and waits included, ends within ``settings.deadline``.
+        retries and waits included, ends within ``settings.timeouts.deadline``.
         """
         method = method.upper()
         send_headers = request_headers(headers, idempotency_key)
@@ -181,13 +182,13 @@ class ProviderHTTP:
             form=form,
             content=content,
             json_body=json_body,
-            retryable=self.retry_policy.may_retry(method, send_headers, retry_writes=retry_writes),
+            retryable=may_retry(method, send_headers, retry_writes=retry_writes),
         )
         return await self._run(upstream)
 
     async def _run(self, upstream: UpstreamRequest) -> Any:
         """Attempts until one succeeds, the policy gives up or the circuit is open."""
-        deadline = time.monotonic() + self.settings.deadline
+        deadline = time.monotonic() + self.settings.timeouts.deadline
         attempt = 0
         while True:
             permit = self.breaker.acquire()
@@ -201,7 +202,8 @@ class ProviderHTTP:
                 return await self._attempt(permit, upstream, deadline)
             except ProviderError as exc:
                 last = exc
-            delay = self.retry_policy.delay(
+            delay = retry_delay(
+                self.settings.retry,
                 attempt,
                 last,
                 retryable=upstream.retryable,
@@ -305,11 +307,14 @@ class ProviderHTTP:
         except TimeoutError:
             if not sending:
                 # Queued behind our own cap or rate limit: no verdict on the provider.
-                message = f"deadline of {self.settings.deadline:g}s passed waiting for a slot"
+                message = (
+                    f"deadline of {self.settings.timeouts.deadline:g}s passed waiting for a slot"
+                )
                 return self._error(ErrorKind.TIMEOUT, message), None
             failure = TransportFailure(
                 ErrorKind.TIMEOUT,
-                f"no answer to {method} {path} within the {self.settings.deadline:g}s deadline",
+                f"no answer to {method} {path} within the "
+                f"{self.settings.timeouts.deadline:g}s deadline",
             )
         except httpx.RequestError as exc:
             found = classify_transport_error(exc)

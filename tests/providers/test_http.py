@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import logging
 import socket
 import time
@@ -29,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from gateway.config import ProviderSettings
+from gateway.config import ProviderSettings, tune
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.http import (
     ProviderHTTP,
@@ -152,16 +151,9 @@ def make_sim(api_key: str = API_KEY) -> tuple[Starlette, DemoSim]:
 
 def demo_settings(**changes: Any) -> ProviderSettings:
     """Settings with tiny backoffs so retry tests run in milliseconds."""
-    base = ProviderSettings(
-        name="demo",
-        base_url="http://demo.test",
-        api_key=API_KEY,
-        backoff_base=0.001,
-        backoff_max=0.002,
-        deadline=5.0,
-        read_timeout=2.0,
-    )
-    return dataclasses.replace(base, **changes)
+    base = ProviderSettings(name="demo", base_url="http://demo.test", api_key=API_KEY)
+    fast = {"backoff_base": 0.001, "backoff_max": 0.002, "deadline": 5.0, "read_timeout": 2.0}
+    return tune(base, **{**fast, **changes})
 
 
 def bearer(key: str = API_KEY) -> dict[str, str]:

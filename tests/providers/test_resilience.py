@@ -10,6 +10,7 @@ import random
 import httpx
 import pytest
 
+from gateway.config import RetryPolicy
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.resilience import (
     BreakerState,
@@ -18,7 +19,7 @@ from gateway.providers.resilience import (
     RateLimiter,
     backoff_delay,
 )
-from gateway.providers.upstream.retry import RetryPolicy
+from gateway.providers.upstream.retry import attempts, may_retry, retry_delay
 from gateway.sandbox.base import simulator_state
 from tests.providers.test_http import log_of, make_http, make_sim, set_faults
 
@@ -249,13 +250,13 @@ def test_backoff_is_full_jitter_below_the_capped_ceiling() -> None:
 def test_retry_policy_decides_which_requests_retry_and_how_often() -> None:
     plain = httpx.Headers()
     keyed = httpx.Headers({"Idempotency-Key": "k"})
-    assert RetryPolicy.may_retry("GET", plain, retry_writes=False)
-    assert not RetryPolicy.may_retry("POST", plain, retry_writes=False)
-    assert RetryPolicy.may_retry("POST", keyed, retry_writes=False)
-    assert RetryPolicy.may_retry("DELETE", plain, retry_writes=True)
+    assert may_retry("GET", plain, retry_writes=False)
+    assert not may_retry("POST", plain, retry_writes=False)
+    assert may_retry("POST", keyed, retry_writes=False)
+    assert may_retry("DELETE", plain, retry_writes=True)
     policy = RetryPolicy(max_retries=2, backoff_base=0.0, backoff_max=0.0)
-    assert (policy.attempts(True), policy.attempts(False)) == (3, 1)
-    assert RetryPolicy(max_retries=-1, backoff_base=0, backoff_max=0).attempts(True) == 1
+    assert (attempts(policy, True), attempts(policy, False)) == (3, 1)
+    assert attempts(RetryPolicy(max_retries=0, backoff_base=0, backoff_max=0), True) == 1
 
 
 def test_retry_policy_delay_honours_kind_attempts_retry_after_and_deadline() -> None:
@@ -265,7 +266,7 @@ def test_retry_policy_delay_honours_kind_attempts_retry_after_and_deadline() -> 
     refused = ProviderError("p", ErrorKind.BAD_REQUEST, "no")
 
     def delay(attempt: int, error: ProviderError, *, retryable: bool = True) -> float | None:
-        return policy.delay(attempt, error, retryable=retryable, now=100.0, deadline=104.0)
+        return retry_delay(policy, attempt, error, retryable=retryable, now=100.0, deadline=104.0)
 
     assert delay(0, outage) == 0.0 and delay(1, outage) == 0.0
     assert delay(2, outage) is None  # the third attempt was the last
@@ -275,7 +276,9 @@ def test_retry_policy_delay_honours_kind_attempts_retry_after_and_deadline() -> 
     late = ProviderError("p", ErrorKind.RATE_LIMITED, "later", retry_after=4.0)
     assert delay(0, late) is None  # the wait would end at the deadline
     jittered = RetryPolicy(max_retries=5, backoff_base=1.0, backoff_max=2.0)
-    waits = [jittered.delay(3, outage, retryable=True, now=0.0, deadline=60.0) for _ in range(50)]
+    waits = [
+        retry_delay(jittered, 3, outage, retryable=True, now=0.0, deadline=60.0) for _ in range(50)
+    ]
     assert all(w is not None and 0 <= w <= 2.0 for w in waits)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.config import Settings, sandbox_settings
+from gateway.config import Settings, sandbox_settings, tune
 from gateway.providers.contract import ProviderAdapter
 from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
@@ -24,7 +23,7 @@ QUERY = """query($e: String!) { customerByEmail(email: $e) {
 
 async def test_a_slow_provider_times_out_and_costs_only_its_fields(small_dataset: Dataset) -> None:
     providers = sandbox_settings()
-    providers["lago"] = replace(providers["lago"], deadline=0.2)
+    providers["lago"] = tune(providers["lago"], deadline=0.2)
     async with gateway_harness(small_dataset, Settings(providers=providers)) as gateway:
         gateway.set_faults("lago", Faults(latency_ms=2000))
 

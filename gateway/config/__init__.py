@@ -1,0 +1,40 @@
+"""Gateway configuration: provider endpoints, keys and resilience knobs, from env or a file.
+
+With nothing configured every provider points at the built-in sandbox. Setting any provider's
+``<NAME>_BASE_URL`` (or a config file entry) switches the gateway to the configured providers.
+Every setting is declared once in :mod:`gateway.config.schema` and read through one path
+(:mod:`gateway.config.sources`): declared default < config file < environment, cast and checked
+at start-up. docs/configuration.md lists the variables and file keys.
+"""
+
+from gateway.config.casts import ConfigError
+from gateway.config.loader import load_settings
+from gateway.config.providers import tune
+from gateway.config.schema import DEFAULT_FEDERATION_VERSION
+from gateway.config.settings import (
+    BreakerPolicy,
+    IdentitySettings,
+    ProviderSettings,
+    RateLimit,
+    RetryPolicy,
+    Settings,
+    Timeouts,
+    default_link_rules,
+    sandbox_settings,
+)
+
+__all__ = [
+    "DEFAULT_FEDERATION_VERSION",
+    "BreakerPolicy",
+    "ConfigError",
+    "IdentitySettings",
+    "ProviderSettings",
+    "RateLimit",
+    "RetryPolicy",
+    "Settings",
+    "Timeouts",
+    "default_link_rules",
+    "load_settings",
+    "sandbox_settings",
+    "tune",
+]

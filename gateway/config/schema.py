@@ -1,0 +1,308 @@
+"""Every setting the gateway reads, declared once: file key, variable, type, default, range.
+
+The tables here drive loading (:mod:`gateway.config.loader`), the settings dataclasses'
+defaults (:mod:`gateway.config.settings`) and the tests that keep docs/configuration.md honest.
+Environment names and file keys are public API: renaming one breaks deployments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from gateway.config.casts import (
+    Invalid,
+    Setting,
+    boolean,
+    integer,
+    nonblank,
+    number,
+    origin,
+    text,
+    text_list,
+    text_lists,
+    url,
+)
+
+__all__ = [
+    "DEFAULT_FEDERATION_VERSION",
+    "GATEWAY",
+    "IDENTITY",
+    "PROVIDER",
+    "PROVIDER_BY_KEY",
+    "SECTIONS",
+    "registered",
+]
+
+
+def registered() -> tuple[str, ...]:
+    """The registered provider names (imported late: the registry imports this package)."""
+    from gateway.providers.registry import PROVIDERS
+
+    return PROVIDERS
+
+
+def _emails(raw: object, from_env: bool) -> frozenset[str]:
+    """Placeholder emails compare trimmed and case-folded, as :func:`normalise_email` does."""
+    return frozenset(e.strip().casefold() for e in text_list(raw, from_env))
+
+
+def _origins(raw: object, from_env: bool) -> tuple[str, ...]:
+    items = text_list(raw, from_env)
+    for index, item in enumerate(items):
+        try:
+            origin(item, from_env)
+        except Invalid as exc:
+            raise Invalid(exc.expected, f"[{index}]", item) from None
+    return tuple(item.strip() for item in items)
+
+
+def _field_priority(raw: object, from_env: bool) -> dict[str, tuple[str, ...]]:
+    """Unified field -> registered providers, best first."""
+    from gateway.identity.survivorship import FIELDS
+
+    priority = text_lists(raw, from_env)
+    providers = registered()
+    for field, names in priority.items():
+        if field not in FIELDS:
+            raise Invalid(f"a unified field ({', '.join(FIELDS)})", f".{field}", field)
+        for index, name in enumerate(names):
+            if name not in providers:
+                raise Invalid(f"one of {', '.join(providers)}", f".{field}[{index}]", name)
+    return priority
+
+
+# -- one provider (file section ``providers.<name>``, variables ``<NAME>_...``) --------------
+
+BASE_URL: Final = Setting(
+    "base_url",
+    "base_url",
+    url,
+    "",
+    "API base URL, without a path (the adapters add `/v1`, `/api/v1`, ...)",
+    env="BASE_URL",
+)
+API_KEY: Final = Setting(
+    "api_key", "api_key", text, "", "secret key; never logged or returned", env="API_KEY"
+)
+ENABLED: Final = Setting(
+    "enabled", "enabled", boolean, True, "`0` turns a configured provider off", env="ENABLED"
+)
+READ_TIMEOUT: Final = Setting(
+    "read_timeout", "timeouts.read", number, 10.0, "read timeout, seconds", env="TIMEOUT", above=0
+)
+CONNECT_TIMEOUT: Final = Setting(
+    "connect_timeout",
+    "timeouts.connect",
+    number,
+    2.0,
+    "connect timeout, seconds",
+    env="CONNECT_TIMEOUT",
+    above=0,
+)
+DEADLINE: Final = Setting(
+    "deadline",
+    "timeouts.deadline",
+    number,
+    20.0,
+    "bound on one logical call, retries and waits included, seconds",
+    env="DEADLINE",
+    above=0,
+)
+MAX_RETRIES: Final = Setting(
+    "max_retries",
+    "retry.max_retries",
+    integer,
+    2,
+    "retries of retryable failures (reads; writes only under an idempotency key)",
+    env="MAX_RETRIES",
+    at_least=0,
+)
+BACKOFF_BASE: Final = Setting(
+    "backoff_base",
+    "retry.backoff_base",
+    number,
+    0.25,
+    "first retry's backoff cap, seconds (full jitter, doubling per attempt)",
+    at_least=0,
+)
+BACKOFF_MAX: Final = Setting(
+    "backoff_max",
+    "retry.backoff_max",
+    number,
+    4.0,
+    "largest backoff, seconds; at least backoff_base",
+    at_least=0,
+)
+MAX_CONCURRENCY: Final = Setting(
+    "max_concurrency",
+    "max_concurrency",
+    integer,
+    8,
+    "requests in flight to the provider (also the connection pool size)",
+    env="MAX_CONCURRENCY",
+    at_least=1,
+)
+RATE_LIMIT: Final = Setting(
+    "rate_limit",
+    "rate_limit.rate",
+    number,
+    0.0,
+    "client-side requests/second (token bucket), 0 = off",
+    env="RATE_LIMIT",
+    at_least=0,
+)
+RATE_BURST: Final = Setting(
+    "rate_burst", "rate_limit.burst", integer, 10, "token bucket size", env="RATE_BURST", at_least=1
+)
+BREAKER_THRESHOLD: Final = Setting(
+    "breaker_threshold",
+    "breaker.threshold",
+    integer,
+    5,
+    "consecutive failures that open the circuit",
+    env="BREAKER_THRESHOLD",
+    at_least=0,
+)
+BREAKER_RESET: Final = Setting(
+    "breaker_reset",
+    "breaker.reset",
+    number,
+    15.0,
+    "seconds the circuit stays open before one probe",
+    env="BREAKER_RESET",
+    above=0,
+)
+
+PROVIDER: Final[tuple[Setting[Any], ...]] = (
+    BASE_URL,
+    API_KEY,
+    ENABLED,
+    READ_TIMEOUT,
+    CONNECT_TIMEOUT,
+    DEADLINE,
+    MAX_RETRIES,
+    BACKOFF_BASE,
+    BACKOFF_MAX,
+    MAX_CONCURRENCY,
+    RATE_LIMIT,
+    RATE_BURST,
+    BREAKER_THRESHOLD,
+    BREAKER_RESET,
+)
+PROVIDER_BY_KEY: Final[Mapping[str, Setting[Any]]] = {s.key: s for s in PROVIDER}
+
+# -- identity (file section ``identity``) ----------------------------------------------------
+
+EXTERNAL_ID_KEY: Final = Setting(
+    "external_id_metadata_key",
+    "external_id_metadata_key",
+    nonblank,
+    "company_id",
+    "Stripe metadata key holding the company's own id (= Lago external_id, FO extra_id)",
+    env="CUSTOMER_GATEWAY_EXTERNAL_ID_KEY",
+)
+PLACEHOLDER_EMAILS: Final = Setting(
+    "placeholder_emails",
+    "placeholder_emails",
+    _emails,
+    frozenset({"", "n/a", "na", "none", "null", "unknown", "test@test.com", "noreply@example.com"}),
+    "emails that never match (compared trimmed and case-folded)",
+)
+LINK_RULES: Final[Setting[Mapping[str, tuple[str, ...]]]] = Setting(
+    "link_rules",
+    "link_rules",
+    text_lists,
+    {},  # the default comes from the provider specs: settings.default_link_rules
+    "link namespace -> the provider:path fields holding its values",
+)
+MAX_RECORDS_PER_PROVIDER: Final = Setting(
+    "max_records_per_provider",
+    "max_records_per_provider",
+    integer,
+    3,
+    "records one provider may contribute to one customer",
+    at_least=1,
+)
+MAX_HOPS: Final = Setting(
+    "max_hops", "max_hops", integer, 3, "rounds of linked lookups per customer", at_least=1
+)
+MAX_RECORDS: Final = Setting(
+    "max_records", "max_records", integer, 25, "records merged into one customer", at_least=1
+)
+FIELD_PRIORITY: Final[Setting[Mapping[str, tuple[str, ...]]]] = Setting(
+    "field_priority",
+    "field_priority",
+    _field_priority,
+    {},
+    "per unified field, providers in priority order; missing fields use the defaults",
+)
+
+IDENTITY: Final[tuple[Setting[Any], ...]] = (
+    EXTERNAL_ID_KEY,
+    PLACEHOLDER_EMAILS,
+    LINK_RULES,
+    MAX_RECORDS_PER_PROVIDER,
+    MAX_HOPS,
+    MAX_RECORDS,
+    FIELD_PRIORITY,
+)
+
+# -- gateway-wide (top level of the file) ----------------------------------------------------
+
+PRIMARY_PROVIDER: Final = Setting(
+    "primary_provider",
+    "primary_provider",
+    nonblank,
+    "stripe",
+    "provider whose list `customers` enumerates",
+    env="CUSTOMER_GATEWAY_PRIMARY_PROVIDER",
+    choices=registered,
+)
+WRITE_PROVIDERS: Final[Setting[tuple[str, ...]]] = Setting(
+    "write_providers",
+    "write_providers",
+    text_list,
+    ("stripe", "lago"),
+    "providers a create or update goes to when the mutation names none",
+    choices=registered,
+)
+CORS_ORIGINS: Final[Setting[tuple[str, ...]]] = Setting(
+    "cors_origins",
+    "cors_origins",
+    _origins,
+    (),
+    "browser origins allowed to call the API (CORS); empty = same-origin only",
+    env="CUSTOMER_GATEWAY_CORS_ORIGINS",
+)
+
+DEFAULT_FEDERATION_VERSION: Final = "2.9"
+"""The newest federation link both Apollo's and The Guild's (Hive Gateway's) composers accept:
+The Guild's rejects v2.10 and later with ``UNKNOWN_FEDERATION_LINK_VERSION``."""
+
+
+def _federation_versions() -> tuple[str, ...]:
+    from strawberry.federation.versions import FEDERATION_VERSIONS
+
+    return tuple(FEDERATION_VERSIONS)
+
+
+FEDERATION_VERSION: Final = Setting(
+    "federation_version",
+    "federation_version",
+    nonblank,
+    DEFAULT_FEDERATION_VERSION,
+    "the Apollo Federation version the subgraph SDL links",
+    env="CUSTOMER_GATEWAY_FEDERATION_VERSION",
+    choices=_federation_versions,
+)
+
+GATEWAY: Final[tuple[Setting[Any], ...]] = (
+    PRIMARY_PROVIDER,
+    WRITE_PROVIDERS,
+    CORS_ORIGINS,
+    FEDERATION_VERSION,
+)
+
+SECTIONS: Final = ("providers", "identity")
+"""Top-level file keys holding sections rather than settings."""

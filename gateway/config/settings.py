@@ -1,0 +1,135 @@
+"""The settings objects: frozen, grouped by what each knob governs, defaults from the schema.
+
+Nothing here imports the provider registry at module level: the registry imports the provider
+packages, whose adapters import these classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.config import schema as s
+
+__all__ = [
+    "BreakerPolicy",
+    "IdentitySettings",
+    "ProviderSettings",
+    "RateLimit",
+    "RetryPolicy",
+    "Settings",
+    "Timeouts",
+    "default_link_rules",
+    "sandbox_settings",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds; ``deadline`` bounds one logical call, retries and backoff included."""
+
+    connect: float = s.CONNECT_TIMEOUT.default
+    read: float = s.READ_TIMEOUT.default
+    deadline: float = s.DEADLINE.default
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries of retryable failures, with full-jitter exponential backoff (seconds)."""
+
+    max_retries: int = s.MAX_RETRIES.default
+    backoff_base: float = s.BACKOFF_BASE.default
+    backoff_max: float = s.BACKOFF_MAX.default
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    threshold: int = s.BREAKER_THRESHOLD.default
+    """Consecutive failures that open the circuit."""
+    reset: float = s.BREAKER_RESET.default
+    """Seconds the circuit stays open before one probe is let through."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """Client-side token bucket; a ``rate`` (requests/second) of 0 turns it off."""
+
+    rate: float = s.RATE_LIMIT.default
+    burst: int = s.RATE_BURST.default
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """Everything one adapter needs to reach its provider. The key stays out of every repr."""
+
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    enabled: bool = s.ENABLED.default
+    timeouts: Timeouts = Timeouts()
+    retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerPolicy = BreakerPolicy()
+    rate_limit: RateLimit = RateLimit()
+    max_concurrency: int = s.MAX_CONCURRENCY.default
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    """How records are merged; see gateway/identity for the rules."""
+
+    external_id_metadata_key: str = s.EXTERNAL_ID_KEY.default
+    """Stripe metadata key holding the company's own id (= Lago external_id, FO extra_id)."""
+    placeholder_emails: frozenset[str] = s.PLACEHOLDER_EMAILS.default
+    link_rules: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: default_link_rules())
+    """Link namespace -> the ``provider:path`` fields holding its values (``[]`` spreads a list,
+    ``{external_id_key}`` is replaced by :attr:`external_id_metadata_key`). Two records sharing a
+    value in one namespace are the same customer. Values in ``stripe_id`` must look like a Stripe
+    customer id: a ChartMogul ``cus_<uuid>`` never counts."""
+    max_records_per_provider: int = s.MAX_RECORDS_PER_PROVIDER.default
+    max_hops: int = s.MAX_HOPS.default
+    max_records: int = s.MAX_RECORDS.default
+    field_priority: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per unified field, providers in priority order; missing fields use the defaults."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    providers: Mapping[str, ProviderSettings]
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    sandbox: bool = True
+    """True when no provider is configured and the gateway runs the built-in sandbox."""
+    primary_provider: str = s.PRIMARY_PROVIDER.default
+    write_providers: tuple[str, ...] = s.WRITE_PROVIDERS.default
+    cors_origins: tuple[str, ...] = s.CORS_ORIGINS.default
+    """Browser origins allowed to call the API (CORS); empty = same-origin only."""
+    federation_version: str = s.FEDERATION_VERSION.default
+    """The Apollo Federation version the subgraph SDL links (``@link(url: ".../v2.9")``)."""
+
+    def enabled(self) -> list[ProviderSettings]:
+        return [p for p in self.providers.values() if p.enabled]
+
+
+def default_link_rules() -> dict[str, tuple[str, ...]]:
+    """Every provider spec's link fields, as ``namespace -> ("provider:path", ...)``."""
+    from gateway.providers.registry import SPECS
+
+    rules: dict[str, tuple[str, ...]] = {}
+    for spec in SPECS:
+        for namespace, paths in spec.link_fields.items():
+            rules[namespace] = rules.get(namespace, ()) + tuple(f"{spec.name}:{p}" for p in paths)
+    return rules
+
+
+def sandbox_settings(
+    host: str = "127.0.0.1", base_port: int | None = None
+) -> dict[str, ProviderSettings]:
+    """Provider settings pointing at sandbox simulators on ``host`` (no rate limits)."""
+    from gateway.providers.registry import SPECS
+
+    out = {}
+    for index, spec in enumerate(SPECS):
+        port = spec.sandbox_port if base_port is None else base_port + index
+        out[spec.name] = ProviderSettings(
+            name=spec.name, base_url=f"http://{host}:{port}", api_key=spec.sandbox_key
+        )
+    return out
