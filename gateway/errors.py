@@ -2,8 +2,8 @@
 
 :class:`ErrorCode` is every ``extensions.code`` (and write ``code``) a client can see: clients
 switch on them, so they are stable. The core raises :class:`InvalidInput` (with a code and the
-path of the argument), :class:`NotFound` and :class:`ProviderFailed`; it never builds a GraphQL
-error itself.
+path of the argument) and :class:`ProviderFailed`, and answers "not found" with ``None``; it
+never builds a GraphQL error itself.
 """
 
 from __future__ import annotations
@@ -156,10 +156,6 @@ class InvalidInput(GatewayError):
         super().__init__(message, **extensions)
         self.code = code
         self.path = path
-
-
-class NotFound(GatewayError):
-    code = ErrorCode.NOT_FOUND
 
 
 class ProviderFailed(GatewayError):

@@ -51,8 +51,5 @@ class KeyIndex(Generic[R]):
         """The ids of records answering to ``key`` (a copy: safe to hold across writes)."""
         return frozenset(self._ids.get(key, ()))
 
-    def keys_for(self, record_id: str) -> frozenset[Hashable]:
-        return self._keys.get(record_id, frozenset())
-
     def __len__(self) -> int:
         return len(self._keys)
