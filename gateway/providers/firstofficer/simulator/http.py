@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,7 +19,7 @@ from gateway.providers.firstofficer.simulator.shape import (
 )
 from gateway.providers.firstofficer.simulator.store import CustomerStore
 from gateway.sandbox.auth import basic_credentials, same_key
-from gateway.sandbox.base import SimulatorState, build_app
+from gateway.sandbox.base import SimulatorState, build_app, read_form
 from gateway.sandbox.coerce import query_int
 from gateway.sandbox.stores import attach_store, store_of
 
@@ -68,12 +67,8 @@ def _store(request: Request) -> CustomerStore:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """The url-encoded body (last value wins); empty values kept, as they clear fields.
-
-    Parsed here rather than with ``Request.form()``, which needs python-multipart.
-    """
-    body = (await request.body()).decode("utf-8", "replace")
-    return dict(parse_qsl(body, keep_blank_values=True))
+    """The url-encoded body, last value winning; empty values kept, as they clear fields."""
+    return dict(await read_form(request))
 
 
 def _not_found(identifier: str) -> Response:
