@@ -22,6 +22,8 @@ from gateway.providers.registry import BY_NAME
 from gateway.providers.stripe import simulator as stripe
 from gateway.providers.stripe_like.simulator import CustomerStore, customer_api
 from gateway.providers.tofupay import simulator as tofupay
+from gateway.sandbox.coerce import email_key
+from gateway.sandbox.stores import store_of
 
 
 def _client(app: Starlette, headers: dict[str, str]) -> httpx.AsyncClient:
@@ -199,6 +201,28 @@ async def test_chartmogul_indexes_follow_update_merge_delete_and_create(
     assert [e["id"] for e in listed] == [1, 2, again.json()["id"]]
 
 
+async def test_chartmogul_store_lookups_equal_a_scan_after_writes() -> None:
+    records = [
+        {"id": i, "uuid": cm_uuid(i), "email": f"c{i % 2}@x.ex", "external_id": f"ext_{i}"}
+        for i in range(1, 6)
+    ]
+    token = base64.b64encode(f"{BY_NAME['chartmogul'].sandbox_key}:".encode()).decode()
+    app = chartmogul.create_app(records)
+    async with _client(app, {"Authorization": f"Basic {token}"}) as http:
+        await http.patch(f"/v1/customers/{cm_uuid(1)}", json={"email": "C9@x.ex"})
+        merge = {"from": {"customer_uuid": cm_uuid(2)}, "into": {"customer_uuid": cm_uuid(5)}}
+        await http.post("/v1/customers/merges", json=merge)
+        await http.delete(f"/v1/customers/{cm_uuid(3)}")
+    store = store_of(app, chartmogul.CustomerStore)
+    scan = sorted(store.customers.values(), key=lambda r: r["id"])
+    for email in ("c0@x.ex", "C1@X.EX ", "c9@x.ex"):
+        wanted = [r for r in scan if email_key(r["email"]) == email_key(email)]
+        assert store.with_email(email) == wanted, email
+    for external_id in (f"ext_{i}" for i in range(1, 6)):
+        wanted = [r for r in scan if external_id in r["external_ids"]]
+        assert store.with_external_id(external_id) == wanted, external_id
+
+
 # -- FirstOfficer --------------------------------------------------------------------------
 
 
@@ -209,7 +233,8 @@ async def test_firstofficer_lookups_follow_updates_and_pick_the_lowest_id() -> N
         {"email": "c@x.ex"},  # gets the next free id, 8
     ]
     headers = {"Authorization": f'Token token="{BY_NAME["firstofficer"].sandbox_key}"'}
-    async with _client(firstofficer.create_app(records), headers) as http:
+    app = firstofficer.create_app(records)
+    async with _client(app, headers) as http:
 
         async def found(identifier: str) -> int | None:
             response = await http.get(f"/v2/customers/{identifier}")
@@ -225,6 +250,12 @@ async def test_firstofficer_lookups_follow_updates_and_pick_the_lowest_id() -> N
         page = (await http.get("/v2/customers", params={"starting_after": "7"})).json()
         assert [c["id"] for c in page["data"]] == [8, 9]
         assert page["has_more"] is False
+    store = store_of(app, firstofficer.CustomerStore)
+    scan = [store.by_id[i] for i in sorted(store.by_id)]
+    for field, value in [("extra_id", "shared"), ("email", "B2@X.EX"), ("stripe_id", "cus_a")]:
+        key = email_key if field == "email" else str
+        wanted = next((c for c in scan if c[field] and key(c[field]) == key(value)), None)
+        assert store.first(field, value) is wanted, (field, value)
 
 
 # -- Lago ----------------------------------------------------------------------------------

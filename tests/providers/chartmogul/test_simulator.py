@@ -11,11 +11,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from gateway.providers.chartmogul.simulator import (
-    DEFAULT_DATA_SOURCE_UUID,
-    create_app,
-    seed_record,
-)
+from gateway.providers.chartmogul.simulator import DEFAULT_DATA_SOURCE_UUID, create_app
 
 STRIPE_DS = "ds_fef05d54-47b4-431b-aed2-eb6b9e545430"
 SEEDED_UUID = "cus_de305d54-75b4-431b-adb2-eb6b9e546012"
@@ -344,33 +340,3 @@ def test_raw_basic_auth(sdk: chartmogul.Config, authorization: str | None, statu
     assert response.status_code == status
     if status == 401:
         assert response.json() == {"code": 401, "message": "No valid API key provided"}
-
-
-def test_seed_record_fills_every_documented_field() -> None:
-    record = seed_record(
-        {"external_id": "e1", "attributes": {"custom": [{"key": "k", "value": 1}]}, "mrr": 500}
-    )
-    assert set(record) == DOCUMENTED_KEYS
-    assert record["uuid"].startswith("cus_") and isinstance(record["id"], int)
-    assert record["data_source_uuid"] == DEFAULT_DATA_SOURCE_UUID
-    assert (record["mrr"], record["arr"], record["status"]) == (500, 6000, "Active")
-    assert record["attributes"]["custom"] == {"k": 1}
-    assert record["billing-system-type"] == "Import API"
-    kept = seed_record(STRIPE_CUSTOMER)
-    assert (kept["id"], kept["uuid"], kept["email"]) == (25647, SEEDED_UUID, "Ada@Example.com")
-
-
-@pytest.mark.parametrize(
-    ("record", "field"),
-    [
-        ({"uuid": "cus_4Z2ZpyJFuQ0XMb"}, "uuid"),
-        ({"data_source_uuid": "abc"}, "data source"),
-        ({"mrr": "30.00"}, "mrr"),
-        ({"id": "7"}, "id"),
-        ({"email": 5}, "email"),
-        ({"attributes": {"custom": ["x"]}}, "attributes.custom"),
-    ],
-)
-def test_seed_record_rejects_bad_values(record: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValueError, match=field):
-        seed_record(record)

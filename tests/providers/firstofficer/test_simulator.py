@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.types import ASGIApp
 
-from gateway.providers.firstofficer.simulator import FIRST_ID, create_app, seed_record
+from gateway.providers.firstofficer.simulator import FIRST_ID, create_app
 
 KEY = "fo_sandbox_test_key"
 ADA: dict[str, Any] = {
@@ -282,40 +282,3 @@ def test_bad_or_missing_key_is_401(client: Client, headers: dict[str, str]) -> N
     message = _error(response, 401)
     assert KEY not in response.text
     assert "API key" in message
-
-
-def test_seed_record_fills_defaults_and_rejects_bad_input() -> None:
-    assert seed_record({"id": 7}) == {
-        "object": "customer",
-        "id": 7,
-        "stripe_id": None,
-        "extra_id": None,
-        "email": None,
-        "name": None,
-        "total_contract_value": 0,
-        "current_mrr": 0,
-        "current_subscription_count": 0,
-        "currency": "usd",
-        "country": None,
-        "state": None,
-    }
-    for bad in (
-        {"id": "7"},
-        {"id": True},
-        {"emial": "x@example.com"},
-        {"current_mrr": 1.5},
-        {"stripe_id": "acct_1"},
-        {"email": "no-at-sign"},
-        {"object": "invoice"},
-    ):
-        with pytest.raises(ValueError):
-            seed_record(bad)
-
-
-def test_create_app_rejects_duplicates() -> None:
-    with pytest.raises(ValueError, match="email"):
-        create_app([{"email": "a@example.com"}, {"email": " A@EXAMPLE.com"}])
-    with pytest.raises(ValueError, match="id"):
-        create_app([{"id": 1}, {"id": 1}])
-    with pytest.raises(ValueError, match="stripe_id"):
-        create_app([{"stripe_id": "cus_1"}, {"stripe_id": "cus_1"}])

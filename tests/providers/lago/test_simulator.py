@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from lago_python_client import Client
 from lago_python_client.exceptions import LagoApiError, LagoRateLimitError
 from lago_python_client.models import Customer
@@ -24,21 +23,12 @@ from lago_python_client.models.customer import (
     MetadataList,
 )
 from lago_python_client.services import response as sdk_response
-from openapi_schema_validator import (
-    OAS30Validator,
-    OAS31Validator,
-    oas30_format_checker,
-    oas31_format_checker,
-)
-from referencing import Registry
-from referencing.jsonschema import DRAFT4, DRAFT202012
 from starlette.types import ASGIApp
 
-from gateway.providers.lago.simulator import create_app, seed_record
+from gateway.providers.lago.simulator import create_app
 from gateway.sandbox.base import SimulatorState, simulator_state
-from tests.conftest import shared_reference
+from tests.providers.lago.conftest import OpenAPI
 
-SPEC_URI = "urn:lago-openapi"
 KEY = "lago_sandbox_test_key"
 
 SEEDS: list[dict[str, Any]] = [
@@ -81,53 +71,6 @@ SEEDS: list[dict[str, Any]] = [
         "created_at": "2024-01-01T10:00:00Z",
     },
 ]
-
-
-# --- OpenAPI validation ----------------------------------------------------------------------
-
-
-@dataclass
-class OpenAPI:
-    """Validates a response body against the operation's documented schema."""
-
-    document: dict[str, Any]
-    registry: Registry[Any]
-
-    def schema_pointer(self, method: str, path: str, status: int) -> str:
-        template = "/customers" if path.rstrip("/") == "/api/v1/customers" else None
-        if template is None and path.startswith("/api/v1/customers/"):
-            template = "/customers/{external_customer_id}"
-        assert template is not None, f"no documented operation for {path}"
-        operation = self.document["paths"][template][method.lower()]
-        response = operation["responses"][str(status)]
-        if "$ref" in response:
-            pointer = response["$ref"].removeprefix("#")
-        else:
-            escaped = template.replace("~", "~0").replace("/", "~1")
-            pointer = f"/paths/{escaped}/{method.lower()}/responses/{status}"
-        return f"{pointer}/content/application~1json/schema"
-
-    def validate(self, method: str, path: str, status: int, body: Any) -> None:
-        ref = {"$ref": f"{SPEC_URI}#{self.schema_pointer(method, path, status)}"}
-        if str(self.document["openapi"]).startswith("3.0"):
-            validator: Any = OAS30Validator(
-                ref, registry=self.registry, format_checker=oas30_format_checker
-            )
-        else:
-            validator = OAS31Validator(
-                ref, registry=self.registry, format_checker=oas31_format_checker
-            )
-        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
-        assert not problems, f"{method} {path} -> {status} breaks the OpenAPI schema: {problems}"
-
-
-@pytest.fixture(scope="session")
-def openapi() -> OpenAPI:
-    spec_file = shared_reference("lago-openapi.yaml", env="LAGO_OPENAPI")
-    document = yaml.safe_load(spec_file.read_text())
-    dialect = DRAFT4 if str(document["openapi"]).startswith("3.0") else DRAFT202012
-    resource = dialect.create_resource(document)
-    return OpenAPI(document, Registry().with_resource(SPEC_URI, resource))
 
 
 @dataclass
@@ -530,48 +473,3 @@ def test_429_without_retries_raises_lago_rate_limit_error(sandbox: Sandbox) -> N
     assert caught.value.status_code == 429
     assert (caught.value.limit, caught.value.remaining, caught.value.reset) == (50, 0, 7)
     assert _statuses(state, 1) == [429]
-
-
-# --- seeding ---------------------------------------------------------------------------------
-
-
-def test_seed_record_fills_defaults_and_keeps_given_values(openapi: OpenAPI) -> None:
-    full = seed_record(
-        {
-            "external_id": "seeded",
-            "lago_id": "1a901a90-1a90-1a90-1a90-1a901a901a90",
-            "sequential_id": 42,
-            "name": "Seeded",
-            "country": "de",
-            "created_at": "2023-03-01T12:00:00Z",
-            "metadata": [{"key": "tier", "value": "a"}],
-            "billing_configuration": {
-                "payment_provider": "stripe",
-                "provider_customer_id": "cus_1",
-            },
-        }
-    )
-    openapi.validate("GET", "/api/v1/customers/seeded", 200, {"customer": full})
-    assert full["lago_id"] == "1a901a90-1a90-1a90-1a90-1a901a901a90"
-    assert full["slug"].endswith("-042") and full["country"] == "DE"
-    assert full["created_at"] == full["updated_at"] == "2023-03-01T12:00:00Z"
-    assert full["metadata"][0]["display_in_invoice"] is False
-    assert full["billing_configuration"]["provider_customer_id"] == "cus_1"
-
-
-@pytest.mark.parametrize(
-    "record",
-    [
-        {"name": "no id"},
-        {"external_id": "x", "country": "Narnia"},
-        {"external_id": "x", "currency": "??"},
-    ],
-)
-def test_seed_record_rejects_what_lago_would_refuse(record: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
-        seed_record(record)
-
-
-def test_duplicate_seed_external_ids_are_refused() -> None:
-    with pytest.raises(ValueError, match="duplicate"):
-        create_app([{"external_id": "twin"}, {"external_id": "twin"}])
