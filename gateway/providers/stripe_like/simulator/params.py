@@ -163,11 +163,11 @@ def wire_params(record: Mapping[str, Any], kinds: Mapping[str, Kind]) -> JSON:
         value = record[name]
         if kind is Kind.INTEGER:
             if not isinstance(value, int) or isinstance(value, bool):
-                raise ValueError(f"{name} must be {kind.value}, not {value!r}")
+                raise ValueError(f"{name}: must be {kind.value}, not {value!r}")
             params[name] = str(value)
         elif kind is Kind.LIST:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{name} must be {kind.value}, not {value!r}")
+                raise ValueError(f"{name}: must be {kind.value}, not {value!r}")
             params[name] = list(value) if value else ""
         elif value is None:
             params[name] = ""
@@ -176,7 +176,7 @@ def wire_params(record: Mapping[str, Any], kinds: Mapping[str, Kind]) -> JSON:
         elif kind is Kind.HASH and isinstance(value, dict):
             params[name] = _wire_value(value, name)
         else:
-            raise ValueError(f"{name} must be {kind.value}, not {value!r}")
+            raise ValueError(f"{name}: must be {kind.value}, not {value!r}")
     return params
 
 
@@ -191,4 +191,4 @@ def _wire_value(value: Any, path: str) -> Any:
         return {str(k): _wire_value(v, f"{path}[{k}]") for k, v in value.items()}
     if isinstance(value, list):
         return [_wire_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    raise ValueError(f"{path} must be a string or null, not {value!r}")
+    raise ValueError(f"{path}: must be a string or null, not {value!r}")

@@ -111,7 +111,7 @@ class CustomerShape:
                 f"not {customer_id!r}"
             )
         if record.get("object", "customer") != "customer":
-            raise ValueError(f"{customer_id}: object must be 'customer'")
+            raise ValueError(f"{customer_id}: object: must be 'customer'")
         if "deleted" in record:
             extra = sorted(set(record) - {"id", "object", "deleted"})
             if record["deleted"] is not True or extra:
@@ -128,10 +128,10 @@ class CustomerShape:
             )
         created = record.get("created", 0)
         if not _is_int(created):
-            raise ValueError(f"{customer_id}: created must be a unix timestamp (integer)")
+            raise ValueError(f"{customer_id}: created: must be a unix timestamp (integer)")
         for name, (check, expected) in self.seed_fields.items():
             if name in record and not check(record[name]):
-                raise ValueError(f"{customer_id}: {name} must be {expected}, not {record[name]!r}")
+                raise ValueError(f"{customer_id}: {name}: must be {expected}, not {record[name]!r}")
         try:
             obj = self.new_customer(customer_id, created, wire_params(record, self.seed_params))
         except ApiError as error:
