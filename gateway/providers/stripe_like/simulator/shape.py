@@ -2,16 +2,16 @@
 
 A provider subclasses :class:`CustomerShape`: its object at defaults, how create and update
 parameters change it, and which fields a seed record may carry. :meth:`CustomerShape.seed`
-checks a seed record with the very code the create route runs (:meth:`~CustomerShape.
-apply_params` over :func:`~gateway.providers.stripe_like.simulator.params.wire_params`), so a
-dataset holds nothing the provider's API would refuse.
+checks a seed record with the very code the create route runs (``apply_params`` over
+:func:`~gateway.providers.stripe_like.simulator.params.wire_params`), so a dataset holds
+nothing the provider's API would refuse.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from gateway.providers.stripe_like.simulator.errors import ApiError
@@ -143,7 +143,7 @@ class CustomerShape:
                 obj[name] = copy.deepcopy(record[name])
         return obj
 
-    def seed_store(self, store: CustomerStore, records: Any) -> None:
+    def seed_store(self, store: CustomerStore, records: Iterable[Any]) -> None:
         """Load seed records into ``store``; duplicate ids are an error."""
         for raw in records:
             obj = self.seed(raw)
