@@ -15,7 +15,6 @@ Admin routes (never logged, never faulted, no auth):
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 import time
@@ -158,21 +157,6 @@ ErrorResponder = Callable[[int, str], Response]
 """Builds a response in the provider's own error shape for a status and message."""
 AuthCheck = Callable[[Request, str], bool]
 """Whether a request carries the simulator's key (the second argument)."""
-
-
-def basic_or_bearer_key(request: Request) -> str | None:
-    """The API key from ``Authorization: Bearer k`` or Basic ``k:`` (password ignored)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return value.strip() or None
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode()
-        except (ValueError, UnicodeDecodeError):
-            return None
-        return decoded.partition(":")[0] or None
-    return None
 
 
 async def read_form(request: Request) -> list[tuple[str, str]]:

@@ -37,10 +37,10 @@ from gateway.providers.http import (
     kind_for_status,
     retry_after_seconds,
 )
+from gateway.providers.stripe_like.simulator.http import is_authorized, presented_key
 from gateway.sandbox.base import (
     Faults,
     SimulatorState,
-    basic_or_bearer_key,
     build_app,
     read_form,
     simulator_state,
@@ -104,7 +104,7 @@ def make_sim(api_key: str = API_KEY) -> tuple[Starlette, DemoSim]:
         header = request.headers.get("authorization", "")
         return stripe_error(
             400,
-            f"Invalid API Key provided: {basic_or_bearer_key(request)} (header {header})",
+            f"Invalid API Key provided: {presented_key(request)} (header {header})",
             API_KEY,
         )
 
@@ -144,7 +144,7 @@ def make_sim(api_key: str = API_KEY) -> tuple[Starlette, DemoSim]:
         SimulatorState("demo", api_key),
         routes,
         error_response=lambda status, message: stripe_error(status, message),
-        is_authorized=lambda request, key: basic_or_bearer_key(request) == key,
+        is_authorized=is_authorized,
     )
     return app, sim
 

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.providers.stripe_like.simulator.http import is_authorized
 from gateway.sandbox.base import (
     ADMIN_PREFIX,
     Faults,
     FormError,
     SimulatorState,
-    basic_or_bearer_key,
     build_app,
     nest_form,
     read_form,
@@ -60,7 +60,7 @@ def make_app(api_key: str = KEY) -> Starlette:
             Route("/v1/broken", broken),
         ],
         error_response=error_shape,
-        is_authorized=lambda request, key: basic_or_bearer_key(request) == key,
+        is_authorized=is_authorized,
     )
 
 
@@ -371,32 +371,7 @@ async def test_fault_rates_match_their_probability(
     assert set(observed) <= {200, status}
 
 
-# -- basic_or_bearer_key and nest_form -------------------------------------------------------
-
-
-def request_with(authorization: str | None) -> Request:
-    headers = [] if authorization is None else [(b"authorization", authorization.encode())]
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
-
-
-@pytest.mark.parametrize(
-    ("header", "key"),
-    [
-        ("Bearer abc", "abc"),
-        ("BEARER abc", "abc"),
-        ("Bearer", None),
-        (f"Basic {base64.b64encode(b'abc:').decode()}", "abc"),
-        (f"Basic {base64.b64encode(b'abc:pw:x').decode()}", "abc"),
-        (f"Basic {base64.b64encode(b'abc').decode()}", "abc"),
-        (f"Basic {base64.b64encode(b':pw').decode()}", None),
-        (f"Basic {base64.b64encode(bytes([0xFF, 0xFE])).decode()}", None),
-        ("Basic %%%", None),
-        ('Token token="abc"', None),
-        (None, None),
-    ],
-)
-def test_basic_or_bearer_key(header: str | None, key: str | None) -> None:
-    assert basic_or_bearer_key(request_with(header)) == key
+# -- nest_form -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

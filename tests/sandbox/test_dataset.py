@@ -565,7 +565,7 @@ def test_docs_inline_example_is_the_showcase_plus_a_minimal_record(tmp_path: Pat
         ('{"firstofficer": [{"id": true}]}', r": firstofficer\[0\]: id must be a non-blank"),
         # Past the generic checks, each provider's own seed_record judges the record.
         ('{"firstofficer": [{"id": "12"}]}', r": firstofficer\[0\]: id must be an integer"),
-        ('{"stripe": [{"id": 5}]}', r": stripe\[0\]: customer id must be a non-empty string"),
+        ('{"stripe": [{"id": 5}]}', r": stripe\[0\]: id: a Stripe customer id is 'cus_'"),
         ('{"chartmogul": [{"uuid": "cus_x"}]}', r": chartmogul\[0\]: uuid must look like"),
         (
             '{"lago": [{"external_id": "a"}, {"external_id": "b", "email": "nope"}]}',

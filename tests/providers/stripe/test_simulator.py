@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -147,7 +148,9 @@ def test_bad_and_missing_keys_are_401_without_echoing_the_key(url: str) -> None:
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["message"].startswith("You did not provide an API key")
-    assert set(error) == {"type", "code", "message", "param", "doc_url"}
+    # No code, param or doc_url applies: they are left out, not sent as null.
+    assert set(error) == {"type", "message"}
+    assert response.headers["request-id"].startswith("req_")
 
 
 def test_basic_and_bearer_auth_both_work(url: str) -> None:
@@ -356,19 +359,116 @@ def test_error_shape_and_unknown_parameters(http: httpx.Client) -> None:
     assert address.json()["error"]["param"] == "address[planet]"
 
 
-def test_seed_record_checks_user_data() -> None:
-    with pytest.raises(ValueError, match="metadata"):
-        seed_record({"id": "cus_x", "metadata": {"a": 1}})
-    with pytest.raises(ValueError, match="created"):
-        seed_record({"id": "cus_x", "created": "yesterday"})
-    with pytest.raises(ValueError, match="duplicate"):
-        create_app([{"id": "cus_x"}, {"id": "cus_x"}])
-    filled = seed_record({"id": "cus_x", "address": {"city": "Oslo"}})
-    assert filled["address"] == {
-        "city": "Oslo",
-        "country": None,
-        "line1": None,
-        "line2": None,
-        "postal_code": None,
-        "state": None,
+# -- fidelity: errors, request ids, shipping, business and individual names ----------------
+
+
+def test_errors_leave_out_fields_that_do_not_apply(
+    client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    nowhere = http.get("/v1/nowhere").json()["error"]
+    assert set(nowhere) == {"type", "message"}  # no code, param or doc_url: not null, absent
+    with pytest.raises(stripe.IdempotencyError) as info:
+        client.v1.customers.create(
+            params={"email": "a@example.com"}, options={"idempotency_key": "e"}
+        )
+        client.v1.customers.create(
+            params={"email": "b@example.com"}, options={"idempotency_key": "e"}
+        )
+    assert info.value.json_body is not None
+    assert set(info.value.json_body["error"]) == {"type", "message"}
+    assert info.value.code is None
+    bad_email = http.post("/v1/customers", data={"email": "nope"}).json()["error"]
+    assert set(bad_email) == {"type", "code", "message", "param", "doc_url"}
+
+
+def test_every_response_carries_a_fresh_request_id(
+    client: stripe.StripeClient, http: httpx.Client, url: str, app: Starlette
+) -> None:
+    created = client.v1.customers.create(params={"email": "rid@example.com"})
+    assert created.last_response is not None
+    success_id = created.last_response.request_id
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.customers.retrieve("cus_missing")
+    with httpx.Client(base_url=url) as anonymous:
+        unauthorized = anonymous.get("/v1/customers")
+    simulator_state(app).faults.next_statuses = [429]
+    limited = http.get("/v1/customers")
+    ids = [
+        success_id,
+        missing.value.request_id,
+        unauthorized.headers.get("request-id"),
+        limited.headers.get("request-id"),
+        http.get("/v1/nowhere").headers.get("request-id"),
+        http.post("/v1/customers", data={"colour": "red"}).headers.get("request-id"),
+    ]
+    assert all(isinstance(i, str) and re.fullmatch(r"req_[A-Za-z0-9]{14}", i) for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    assert limited.status_code == 429 and unauthorized.status_code == 401
+
+
+def test_an_idempotent_replay_gets_a_new_request_id_and_names_the_original(
+    http: httpx.Client,
+) -> None:
+    headers = {"Idempotency-Key": "rid-replay"}
+    first = http.post("/v1/customers", data={"email": "r@example.com"}, headers=headers)
+    replay = http.post("/v1/customers", data={"email": "r@example.com"}, headers=headers)
+    original = first.headers["request-id"]
+    assert first.headers["original-request"] == original
+    assert "idempotent-replayed" not in first.headers
+    assert replay.json() == first.json()
+    assert replay.headers["request-id"] != original
+    assert replay.headers["request-id"].startswith("req_")
+    assert replay.headers["original-request"] == original
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.headers["idempotency-key"] == "rid-replay"
+
+
+ALL_NULL_ADDRESS = dict.fromkeys(
+    ("city", "country", "line1", "line2", "postal_code", "state"), None
+)
+
+
+def test_shipping_always_carries_an_address_object(
+    client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    shipped = client.v1.customers.create(
+        params={"shipping": {"name": "Ada", "address": {"city": "London"}}}
+    ).to_dict()
+    assert shipped["shipping"] == {
+        "address": ALL_NULL_ADDRESS | {"city": "London"},
+        "name": "Ada",
+        "phone": None,
     }
+    blank = http.post(
+        "/v1/customers", data={"shipping[name]": "Ada", "shipping[address][line1]": ""}
+    ).json()
+    assert blank["shipping"]["address"] == ALL_NULL_ADDRESS  # all-null parts, still an object
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.customers.update(shipped["id"], params={"shipping": {"name": "Ada"}})  # type: ignore[typeddict-item]
+    assert (info.value.param, info.value.code) == ("shipping[address]", "parameter_missing")
+    no_name = http.post("/v1/customers", data={"shipping[address][city]": "Oslo"})
+    assert no_name.json()["error"]["param"] == "shipping[name]"
+    cleared = client.v1.customers.update(shipped["id"], params={"shipping": ""})
+    assert cleared.shipping is None
+
+
+def test_business_and_individual_names_are_accepted_and_returned(
+    client: stripe.StripeClient, http: httpx.Client
+) -> None:
+    plain = client.v1.customers.create(params={"email": "plain@example.com"}).to_dict()
+    assert "business_name" not in plain and "individual_name" not in plain  # not nullable: absent
+    named = client.v1.customers.create(
+        params={"business_name": "Analytical Engines Ltd", "individual_name": "Ada Lovelace"}
+    )
+    assert named.business_name == "Analytical Engines Ltd"
+    assert named.individual_name == "Ada Lovelace"
+    assert client.v1.customers.retrieve(named.id).business_name == "Analytical Engines Ltd"
+    renamed = client.v1.customers.update(
+        named.id, params={"business_name": "Difference Engines", "individual_name": ""}
+    ).to_dict()
+    assert renamed["business_name"] == "Difference Engines"
+    assert "individual_name" not in renamed
+    too_long = http.post("/v1/customers", data={"business_name": "x" * 151})
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["param"] == "business_name"
+    assert http.post("/v1/customers", data={"individual_name": "x" * 150}).status_code == 200

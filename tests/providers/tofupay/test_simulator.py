@@ -242,3 +242,49 @@ def test_seed_record_fills_defaults_and_checks_types() -> None:
         seed_record({"id": "cus_x", "account_balance": "12"})
     with pytest.raises(ValueError, match="sources"):
         seed_record({"id": "cus_x", "sources": []})
+
+
+@pytest.mark.parametrize(
+    ("record", "named"),
+    [
+        ({"id": "cus_x", "name": "Kif"}, "name"),  # the legacy object has no name
+        ({"id": "cus_x", "address": None}, "address"),
+        ({"id": "cus_x", "email": "nope"}, "email"),
+        ({"id": "cus_x", "email": 7}, "email"),
+        ({"id": "cus_x", "description": ["kif"]}, "description"),
+        ({"id": "cus_x", "metadata": {"a": 1}}, "metadata"),
+        ({"id": "cus_x", "metadata": {"k" * 41: "v"}}, "metadata"),
+        ({"id": "cus_x", "currency": 840}, "currency"),
+        ({"id": "cus_x", "subscriptions": {"data": []}}, "subscriptions"),
+        ({"id": "cus_x", "default_source": {"id": "card_1"}}, "default_source"),
+        ({"id": "cus_x", "created": 1.5}, "created"),
+        ({"id": "cus_5V50-dQJ7fxkRX"}, "id"),
+        ({"id": "5V50idQJ7fxkRX"}, "id"),
+    ],
+)
+def test_seed_record_refuses_what_tofupay_would(record: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        seed_record(record)
+
+
+async def test_every_response_carries_a_request_id_and_replays_name_the_original(
+    http: httpx.AsyncClient, app: Starlette
+) -> None:
+    ok = await http.get("/v1/customers/cus_tofu01")
+    missing = await http.get("/v1/customers/cus_nope")
+    search = await http.get("/v1/customers/search", params={"query": "email:'a@b.c'"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://tofupay"
+    ) as anonymous:
+        unauthorized = await anonymous.get("/v1/customers")
+    headers = {"Idempotency-Key": "tofu-rid"}
+    first = await http.post("/v1/customers", data={"email": "r@example.com"}, headers=headers)
+    replay = await http.post("/v1/customers", data={"email": "r@example.com"}, headers=headers)
+    responses = [ok, missing, search, unauthorized, first, replay]
+    ids = [r.headers["request-id"] for r in responses]
+    assert all(i.startswith("req_") for i in ids) and len(set(ids)) == len(ids)
+    assert replay.headers["original-request"] == first.headers["request-id"]
+    assert replay.headers["idempotent-replayed"] == "true"
+    # Tofupay's doc link is the same for every error; absent code and param are left out.
+    assert set(search.json()["error"]) == {"type", "message", "doc_url"}
+    assert set(unauthorized.json()["error"]) == {"type", "message", "doc_url"}
