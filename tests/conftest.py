@@ -18,7 +18,8 @@ from starlette.types import ASGIApp
 from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings, tune
 from gateway.model import CustomerRecord
 from gateway.providers.contract import ProviderAdapter
-from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
+from gateway.sandbox.base import LoggedRequest, simulator_state
+from gateway.sandbox.faults import Faults
 from gateway.sandbox.runner import ThreadedServer
 
 if TYPE_CHECKING:

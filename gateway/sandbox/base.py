@@ -19,9 +19,8 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,98 +28,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.sandbox.faults import FaultError, Faults
+
 ADMIN_PREFIX = "/__sandbox"
-
-
-@dataclass(slots=True)
-class Faults:
-    """Faults a simulator injects; all off by default.
-
-    Rates are probabilities in [0, 1] drawn from a seeded RNG. ``next_statuses`` is a
-    deterministic script: the next requests are answered with these statuses, one each, in order
-    (``429`` ones carry ``Retry-After``), before normal service resumes.
-    """
-
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    error_rate: float = 0.0
-    error_status: int = 500
-    rate_limit_rate: float = 0.0
-    retry_after: float = 1.0
-    outage: bool = False
-    malformed_rate: float = 0.0
-    malformed_next: int = 0
-    slow_body_ms: float = 0.0
-    next_statuses: list[int] = field(default_factory=list)
-    seed: int = 0
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], base: Faults | None = None) -> Faults:
-        """Apply admin JSON on top of ``base``; a bad value raises :class:`FaultError` naming it."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known - {"reset"}
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise FaultError(sorted(unknown)[0], f"unknown fault settings: {names}")
-        reset = data.get("reset", False)
-        if not isinstance(reset, bool):
-            raise FaultError("reset", f"reset: expected true or false, got {reset!r}")
-        start = Faults() if base is None or reset else base
-        updates = {k: _checked(k, v) for k, v in data.items() if k != "reset"}
-        faults = replace(start, **updates)
-        faults.next_statuses = list(faults.next_statuses)
-        return faults
-
-
-class FaultError(ValueError):
-    """A fault setting the admin route rejects; ``field`` names the offending setting."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-
-
-_RATES = frozenset({"error_rate", "rate_limit_rate", "malformed_rate"})
-_DURATIONS = frozenset({"latency_ms", "jitter_ms", "retry_after", "slow_body_ms"})
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _status(name: str, value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not _is_int(value) or not 100 <= value <= 599:
-        raise FaultError(name, f"{name}: expected an HTTP status (100-599), got {value!r}")
-    return int(value)
-
-
-def _checked(name: str, value: Any) -> Any:
-    """``value`` validated for fault setting ``name``, so a bad POST never breaks later requests."""
-    if name in _RATES or name in _DURATIONS:
-        if not (_is_int(value) or isinstance(value, float)) or value != value:
-            raise FaultError(name, f"{name}: expected a number, got {value!r}")
-        if name in _RATES and not 0 <= value <= 1:
-            raise FaultError(name, f"{name}: expected a probability in [0, 1], got {value!r}")
-        if value < 0 or value == float("inf"):
-            raise FaultError(name, f"{name}: expected a finite number >= 0, got {value!r}")
-        return float(value)
-    if name == "outage":
-        if not isinstance(value, bool):
-            raise FaultError(name, f"{name}: expected true or false, got {value!r}")
-        return value
-    if name == "error_status":
-        return _status(name, value)
-    if name == "next_statuses":
-        if not isinstance(value, list):
-            raise FaultError(name, f"{name}: expected a list of HTTP statuses, got {value!r}")
-        return [_status(name, item) for item in value]
-    if name in ("malformed_next", "seed"):
-        if not _is_int(value) or (name == "malformed_next" and value < 0):
-            raise FaultError(name, f"{name}: expected a whole number >= 0, got {value!r}")
-        return value
-    raise FaultError(name, f"unknown fault settings: {name}")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,96 +67,6 @@ ErrorResponder = Callable[[int, str], Response]
 """Builds a response in the provider's own error shape for a status and message."""
 AuthCheck = Callable[[Request, str], bool]
 """Whether a request carries the simulator's key (the second argument)."""
-
-
-async def read_form(request: Request) -> list[tuple[str, str]]:
-    """Form fields in order, repeated keys kept (``metadata[a]=1&expand[]=x``)."""
-    # Parsed here rather than with request.form(): that needs python-multipart, and drops the
-    # blank values Stripe-style APIs use to clear a field (``metadata[k]=``).
-    body = (await request.body()).decode("utf-8", "replace")
-    return parse_qsl(body, keep_blank_values=True)
-
-
-class _Seq:
-    """A list being decoded: values by index (``[]`` appends), compacted in index order."""
-
-    __slots__ = ("items",)
-
-    def __init__(self) -> None:
-        self.items: dict[int, Any] = {}
-
-    def next_index(self) -> int:
-        return max(self.items, default=-1) + 1
-
-
-_MAX_INDEX_DIGITS = 9
-
-
-def _is_index(part: str) -> bool:
-    """``[]`` or a plain ASCII number: the enclosing value is a list."""
-    return part == "" or (part.isascii() and part.isdigit() and len(part) <= _MAX_INDEX_DIGITS)
-
-
-def _key_parts(key: str) -> list[str]:
-    head, bracket, rest = key.partition("[")
-    if not bracket:
-        return [key]
-    return [head] + [piece.split("]", 1)[0] for piece in rest.split("[")]
-
-
-def _finish(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _finish(v) for k, v in node.items()}
-    if isinstance(node, _Seq):
-        return [_finish(v) for _, v in sorted(node.items.items())]
-    return node
-
-
-class FormError(ValueError):
-    """Two form keys disagree on a value's shape (``a=1&a[b]=2``); simulators answer 400."""
-
-
-def _shape(node: Any) -> str:
-    return "a list" if isinstance(node, _Seq) else "a hash" if isinstance(node, dict) else "a value"
-
-
-def nest_form(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Decode Stripe-style bracket keys: ``address[city]=x`` -> ``{"address": {"city": "x"}}``.
-
-    ``k[]=a&k[]=b`` gives a list; ``k[0][x]=1`` gives a list of dicts (indices are ordered and
-    compacted, so ``k[5]=a`` alone is ``["a"]``). A repeated plain key keeps its last value. Keys
-    that use one name both as a value and as a hash or list raise :class:`FormError` (a
-    ``ValueError``), as Stripe rejects them.
-    """
-    root: dict[str, Any] = {}
-    for key, value in pairs:
-        parts = _key_parts(key)
-        node: dict[str, Any] | _Seq = root
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            if isinstance(node, _Seq):
-                slot: Any = node.next_index() if part == "" or not _is_index(part) else int(part)
-                container: dict[Any, Any] = node.items
-            else:
-                slot = part
-                container = node
-            child = container.get(slot)
-            if last:
-                if isinstance(child, dict | _Seq):
-                    raise FormError(
-                        f"{key}: {parts[0]!r} is used both as {_shape(child)} and a value"
-                    )
-                container[slot] = value
-                break
-            want_list = _is_index(parts[index + 1])
-            if child is None:
-                child = container[slot] = _Seq() if want_list else {}
-            elif want_list != isinstance(child, _Seq) or isinstance(child, str):
-                wanted = "a list" if want_list else "a hash"
-                raise FormError(f"{key}: {parts[0]!r} is used both as {_shape(child)} and {wanted}")
-            node = child
-    finished: dict[str, Any] = _finish(root)
-    return finished
 
 
 class SandboxMiddleware:

@@ -10,8 +10,9 @@ from starlette.applications import Starlette
 
 from gateway.config import ProviderSettings
 from gateway.providers.registry import SPECS
-from gateway.sandbox.base import Faults, simulator_state
+from gateway.sandbox.base import simulator_state
 from gateway.sandbox.dataset import Dataset
+from gateway.sandbox.faults import Faults
 from gateway.sandbox.runner import LoopbackServer
 
 

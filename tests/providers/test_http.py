@@ -38,13 +38,9 @@ from gateway.providers.http import (
     retry_after_seconds,
 )
 from gateway.providers.stripe_like.simulator.http import is_authorized, presented_key
-from gateway.sandbox.base import (
-    Faults,
-    SimulatorState,
-    build_app,
-    read_form,
-    simulator_state,
-)
+from gateway.sandbox.base import SimulatorState, build_app, simulator_state
+from gateway.sandbox.faults import Faults
+from gateway.sandbox.forms import read_form
 
 API_KEY = "sk_test_51SecretDemoKeyDoNotLeak"
 STRIPE_PARSER = json_error_parser(("error", "message"))

@@ -16,12 +16,13 @@ from gateway.config import IdentitySettings
 from gateway.core.loaders import Loaders
 from gateway.model import CustomerRecord, Lookup
 from gateway.providers.contract import Capabilities
-from gateway.sandbox.base import Faults, LoggedRequest
+from gateway.sandbox.base import LoggedRequest
 from gateway.sandbox.dataset import (
     IMPORT_DATA_SOURCE_UUID,
     SHOWCASE_EMAIL,
     SHOWCASE_STRIPE_ID,
 )
+from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness
 
 PROVIDERS = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from gateway.config import Settings, sandbox_settings
-from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import (
     DUPLICATE_EMAIL,
     DUPLICATE_STRIPE_IDS,
@@ -22,6 +21,7 @@ from gateway.sandbox.dataset import (
     SHOWCASE_EMAIL,
     SHOWCASE_STRIPE_ID,
 )
+from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness, gateway_harness
 
 PROVIDERS = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")

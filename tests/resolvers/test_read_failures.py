@@ -11,8 +11,8 @@ from starlette.routing import Route
 
 from gateway.config import Settings, sandbox_settings, tune
 from gateway.providers.contract import ProviderAdapter
-from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
+from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness, gateway_harness
 
 QUERY = """query($e: String!) { customerByEmail(email: $e) {

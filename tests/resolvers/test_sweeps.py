@@ -6,8 +6,8 @@ from collections import Counter
 
 from gateway.config import IdentitySettings
 from gateway.identity import normalise_email
-from gateway.sandbox.base import Faults
 from gateway.sandbox.dataset import Dataset
+from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness
 
 PROVIDERS = ("stripe", "chartmogul", "firstofficer", "lago", "tofupay")

@@ -20,16 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.providers.stripe_like.simulator.http import is_authorized
-from gateway.sandbox.base import (
-    ADMIN_PREFIX,
-    Faults,
-    FormError,
-    SimulatorState,
-    build_app,
-    nest_form,
-    read_form,
-    simulator_state,
-)
+from gateway.sandbox.base import ADMIN_PREFIX, SimulatorState, build_app, simulator_state
+from gateway.sandbox.faults import Faults
+from gateway.sandbox.forms import FormError, nest_form, read_form
 
 KEY = "sk_test_base_key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -21,7 +21,8 @@ from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.chartmogul.adapter import ChartMogulAdapter, parse_error
 from gateway.providers.chartmogul.simulator import DEFAULT_DATA_SOURCE_UUID, create_app
 from gateway.providers.contract import ProviderAdapter
-from gateway.sandbox.base import Faults, LoggedRequest, simulator_state
+from gateway.sandbox.base import LoggedRequest, simulator_state
+from gateway.sandbox.faults import Faults
 from tests.conftest import AdapterFactory, fast_settings, walk_pages
 from tests.conftest import request_log as log
 

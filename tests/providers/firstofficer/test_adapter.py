@@ -15,7 +15,8 @@ from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.firstofficer.adapter import FirstOfficerAdapter
 from gateway.providers.firstofficer.simulator import create_app
-from gateway.sandbox.base import Faults, simulator_state
+from gateway.sandbox.base import simulator_state
+from gateway.sandbox.faults import Faults
 from tests.conftest import AdapterFactory, fast_settings
 from tests.conftest import request_log as _log
 

@@ -32,7 +32,8 @@ from gateway.providers.stripe.search_state import (
 )
 from gateway.providers.stripe.simulator import create_app, parse_query
 from gateway.providers.stripe_like.simulator import customer_api
-from gateway.sandbox.base import Faults, simulator_state
+from gateway.sandbox.base import simulator_state
+from gateway.sandbox.faults import Faults
 from tests.conftest import AdapterFactory, fast_settings, walk_pages
 from tests.conftest import request_log as _log
 

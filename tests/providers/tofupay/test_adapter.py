@@ -14,7 +14,8 @@ from gateway.model import CustomerWrite, Lookup, Money
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.tofupay.adapter import TofupayAdapter
 from gateway.providers.tofupay.simulator import create_app
-from gateway.sandbox.base import Faults, simulator_state
+from gateway.sandbox.base import simulator_state
+from gateway.sandbox.faults import Faults
 from tests.conftest import AdapterFactory, fast_settings, walk_pages
 from tests.conftest import request_log as _log
 

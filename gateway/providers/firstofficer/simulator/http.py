@@ -19,8 +19,9 @@ from gateway.providers.firstofficer.simulator.shape import (
 )
 from gateway.providers.firstofficer.simulator.store import CustomerStore
 from gateway.sandbox.auth import basic_credentials, same_key
-from gateway.sandbox.base import SimulatorState, build_app, read_form
+from gateway.sandbox.base import SimulatorState, build_app
 from gateway.sandbox.coerce import query_int
+from gateway.sandbox.forms import read_form
 from gateway.sandbox.stores import attach_store, store_of
 
 SANDBOX_KEY: Final = "sandbox"

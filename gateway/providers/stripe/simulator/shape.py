@@ -27,11 +27,8 @@ from gateway.providers.stripe_like.simulator import (
     unknown_parameter,
 )
 from gateway.providers.stripe_like.simulator.shape import (
-    BOOLEAN,
-    CURRENCY,
-    NULLABLE_BOOLEAN,
-    NULLABLE_OBJECT,
     NULLABLE_STRING,
+    READ_ONLY_FIELDS,
     ReadOnlyCheck,
 )
 
@@ -112,11 +109,7 @@ class StripeShape(CustomerShape):
     list_params: ClassVar[frozenset[str]] = CustomerShape.list_params | {"created", "test_clock"}
     seed_params: ClassVar[Mapping[str, Kind]] = _MODELLED
     seed_fields: ClassVar[Mapping[str, ReadOnlyCheck]] = {
-        "currency": CURRENCY,
-        "default_source": NULLABLE_STRING,
-        "delinquent": NULLABLE_BOOLEAN,
-        "discount": NULLABLE_OBJECT,
-        "livemode": BOOLEAN,
+        **READ_ONLY_FIELDS,
         "test_clock": NULLABLE_STRING,
     }
 

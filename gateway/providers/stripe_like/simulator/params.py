@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from gateway.providers.stripe_like.simulator.errors import ApiError, unknown_parameter
-from gateway.sandbox.base import nest_form
+from gateway.sandbox.forms import nest_form
 
 JSON = dict[str, Any]
 

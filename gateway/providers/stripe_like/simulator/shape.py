@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from gateway.providers.stripe_like.simulator.errors import ApiError
 from gateway.providers.stripe_like.simulator.params import Kind, wire_params
 from gateway.providers.stripe_like.simulator.store import CustomerStore, generate_id
+from gateway.sandbox.coerce import is_int
 
 JSON = dict[str, Any]
 CUSTOMER_ID = re.compile(r"^cus_[A-Za-z0-9]+$")
@@ -27,10 +28,6 @@ ReadOnlyCheck = tuple[Callable[[Any], bool], str]
 """A seed-only field's check and what it expects, for the error message."""
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 BOOLEAN: ReadOnlyCheck = (lambda v: isinstance(v, bool), "true or false")
 NULLABLE_BOOLEAN: ReadOnlyCheck = (lambda v: v is None or isinstance(v, bool), "a boolean or null")
 NULLABLE_STRING: ReadOnlyCheck = (lambda v: v is None or isinstance(v, str), "a string or null")
@@ -39,6 +36,14 @@ CURRENCY: ReadOnlyCheck = (
     lambda v: v is None or (isinstance(v, str) and re.fullmatch(r"[A-Za-z]{3}", v) is not None),
     "a three-letter currency code or null",
 )
+READ_ONLY_FIELDS: dict[str, ReadOnlyCheck] = {
+    "currency": CURRENCY,
+    "default_source": NULLABLE_STRING,
+    "delinquent": NULLABLE_BOOLEAN,
+    "discount": NULLABLE_OBJECT,
+    "livemode": BOOLEAN,
+}
+"""Read-only fields every Stripe-style customer seed may set; providers add their own."""
 LIST_OBJECT: ReadOnlyCheck = (
     lambda v: isinstance(v, dict) and v.get("object") == "list" and isinstance(v.get("data"), list),
     'a list object ({"object": "list", "data": [...]})',
@@ -127,7 +132,7 @@ class CustomerShape:
                 f"{customer_id}: {unknown[0]}: not a field of a {self.provider} customer"
             )
         created = record.get("created", 0)
-        if not _is_int(created):
+        if not is_int(created):
             raise ValueError(f"{customer_id}: created: must be a unix timestamp (integer)")
         for name, (check, expected) in self.seed_fields.items():
             if name in record and not check(record[name]):

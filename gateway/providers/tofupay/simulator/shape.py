@@ -23,12 +23,8 @@ from gateway.providers.stripe_like.simulator import (
     string_param,
 )
 from gateway.providers.stripe_like.simulator.shape import (
-    BOOLEAN,
-    CURRENCY,
     LIST_OBJECT,
-    NULLABLE_BOOLEAN,
-    NULLABLE_OBJECT,
-    NULLABLE_STRING,
+    READ_ONLY_FIELDS,
     ReadOnlyCheck,
 )
 
@@ -101,11 +97,7 @@ class TofupayShape(CustomerShape):
         "metadata": Kind.HASH,
     }
     seed_fields: ClassVar[Mapping[str, ReadOnlyCheck]] = {
-        "currency": CURRENCY,
-        "default_source": NULLABLE_STRING,
-        "delinquent": NULLABLE_BOOLEAN,
-        "discount": NULLABLE_OBJECT,
-        "livemode": BOOLEAN,
+        **READ_ONLY_FIELDS,
         "sources": LIST_OBJECT,
         "subscriptions": LIST_OBJECT,
     }
