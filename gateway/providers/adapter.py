@@ -16,6 +16,7 @@ import httpx
 from gateway.config import IdentitySettings, ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import CustomerRecord, Lookup
+from gateway.providers.coerce import email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, ProviderHTTP, json_error_parser
 
@@ -23,11 +24,6 @@ _T = TypeVar("_T")
 
 JSON_ERROR_PARSER: Final = json_error_parser(("error", "message"))
 """Reads ``{"error": {"message", "code"|"type"}}``, the Stripe-style shape several providers use."""
-
-
-def email_key(email: str) -> str:
-    """How emails are compared: trimmed and casefolded (providers match them that way)."""
-    return email.strip().casefold()
 
 
 async def gather_all(calls: Iterable[Awaitable[_T]]) -> list[_T]:

@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "display",
+    "email_key",
     "flag",
     "iso_datetime",
     "nested",
@@ -20,6 +21,11 @@ __all__ = [
     "unix_datetime",
     "whole_number",
 ]
+
+
+def email_key(email: str) -> str:
+    """How emails are compared: trimmed and case-folded (providers match them that way)."""
+    return email.strip().casefold()
 
 
 def text(value: Any) -> str | None:

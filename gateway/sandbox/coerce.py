@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from gateway.providers.coerce import email_key
+
 __all__ = ["email_key", "is_int", "optional_text", "query_int", "refuse_unknown"]
 
 
 def is_int(value: Any) -> bool:
     """A JSON integer: ``int`` but not ``bool`` (``True`` is an ``int`` to Python, not to JSON)."""
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def email_key(email: str) -> str:
-    """How simulators compare emails: surrounding whitespace ignored, case-insensitive."""
-    return email.strip().casefold()
 
 
 def optional_text(record: Mapping[str, Any], key: str) -> str | None:

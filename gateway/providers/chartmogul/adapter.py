@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -87,21 +86,6 @@ def parse_error(response: httpx.Response) -> UpstreamError:
 # --------------------------------------------------------------------------- mapping
 
 
-def _text(value: Any) -> str | None:
-    """ChartMogul answers ``""`` for unset strings; the gateway wants ``None``."""
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class ChartMogulDetails(RecordDetails):
     """ChartMogul's own ids and where the customer's data comes from."""
@@ -128,7 +112,7 @@ def details_of(obj: Mapping[str, Any]) -> ChartMogulDetails:
 
 def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
     """A ChartMogul customer object as a :class:`CustomerRecord` (raw kept as received)."""
-    currency = _text(obj.get("currency"))
+    currency = coerce.text(obj.get("currency"))
     currency = currency.lower() if currency else None
     metrics: dict[Metric, Money | int] = {}
     if currency:
@@ -136,26 +120,26 @@ def to_record(obj: Mapping[str, Any]) -> CustomerRecord:
             value = obj.get(key.value)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 metrics[key] = Money(round(value), currency)
-    country = _text(obj.get("country"))
+    country = coerce.text(obj.get("country"))
     address = Address(
-        city=_text(obj.get("city")),
-        state=_text(obj.get("state")),
-        postal_code=_text(obj.get("zip")),
+        city=coerce.text(obj.get("city")),
+        state=coerce.text(obj.get("state")),
+        postal_code=coerce.text(obj.get("zip")),
         country=country.upper() if country else None,
     )
     return CustomerRecord(
         provider="chartmogul",
         id=str(obj["uuid"]),
         raw=obj,
-        email=_text(obj.get("email")),
-        name=_text(obj.get("name")),
-        company=_text(obj.get("company")),
+        email=coerce.text(obj.get("email")),
+        name=coerce.text(obj.get("name")),
+        company=coerce.text(obj.get("company")),
         address=None if address.is_empty() else address,
         # ChartMogul's `currency` is the account's reporting currency (what MRR/ARR are
         # expressed in), not the customer's billing currency: it only labels the metrics.
         currency=None,
-        created_at=_parse_time(obj.get("customer-since")),
-        status=_text(obj.get("status")),
+        created_at=coerce.iso_datetime(obj.get("customer-since")),
+        status=coerce.text(obj.get("status")),
         metrics=metrics,
         details=details_of(obj),
     )

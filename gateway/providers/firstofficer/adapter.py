@@ -27,7 +27,8 @@ from gateway.model import (
     WritableField,
 )
 from gateway.providers import coerce
-from gateway.providers.adapter import HTTPAdapter, email_key
+from gateway.providers.adapter import HTTPAdapter
+from gateway.providers.coerce import email_key
 from gateway.providers.contract import Capabilities
 
 NAME: Final = "firstofficer"

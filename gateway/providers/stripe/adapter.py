@@ -25,7 +25,8 @@ from typing import Any, ClassVar, Final
 from gateway.errors import ProviderError
 from gateway.model import CustomerRecord, Lookup, WritableField
 from gateway.providers import coerce
-from gateway.providers.adapter import email_key, gather_all
+from gateway.providers.adapter import gather_all
+from gateway.providers.coerce import email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.notices import notice
 from gateway.providers.stripe.search_state import (

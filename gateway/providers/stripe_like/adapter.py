@@ -27,7 +27,8 @@ from gateway.model import (
     RecordDetails,
 )
 from gateway.providers import coerce
-from gateway.providers.adapter import HTTPAdapter, email_key
+from gateway.providers.adapter import HTTPAdapter
+from gateway.providers.coerce import email_key
 
 CUSTOMERS: Final = "/v1/customers"
 MAX_PAGE_SIZE: Final = 100
