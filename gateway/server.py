@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
 from gateway.core.context import RequestContext
+from gateway.errors import ErrorCode
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
@@ -85,7 +86,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             response = JSONResponse(
                 {
                     "data": None,
-                    "errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}],
+                    "errors": [
+                        {"message": exc.reason, "extensions": {"code": ErrorCode.BAD_REQUEST.value}}
+                    ],
                 },
                 status_code=exc.status_code,
             )
