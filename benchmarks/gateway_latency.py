@@ -209,7 +209,7 @@ async def measure(
         placeholders = IdentitySettings().placeholder_emails
         emails = [
             r["email"]
-            for r in generate(seed=0, customers=args.customers).stripe
+            for r in generate(seed=0, customers=args.customers).for_provider("stripe")
             if normalise_email(r.get("email"), placeholders)
         ][: args.requests]
         query = f"query($e: String!) {{ customerByEmail(email: $e) {{ {CUSTOMER} }} }}"
