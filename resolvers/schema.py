@@ -16,10 +16,12 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as create_aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, Info
 
 from gateway.config import DEFAULT_FEDERATION_VERSION
+from gateway.errors import InvalidInput
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors
@@ -40,7 +42,53 @@ _ALIASES_RULE = create_aliases_validator(MAX_ALIASES)
 logger = logging.getLogger("customer_gateway.graphql")
 
 
+MAX_REPRESENTATIONS = 200
+"""``_entities`` representations per request: a router batches one per entity in a page; 5,000
+(one FirstOfficer call each) is an attack, not a query plan."""
+
+
+def representation_problem(representation: object) -> str | None:
+    """Why a ``_entities`` representation cannot name a customer, or ``None``.
+
+    Strawberry's resolver assumes a well-formed ``{"__typename": "Customer", "id": ...}``; anything
+    else would surface as an internal error instead of the client's mistake.
+    """
+    if not isinstance(representation, dict):
+        return "each representation must be an object"
+    typename = representation.get("__typename")
+    if typename != "Customer":
+        return f"unknown entity type {typename!r}: this subgraph resolves Customer"
+    if not isinstance(representation.get("id"), str):
+        return "a Customer representation needs its key field id, a string"
+    if extra := sorted(set(representation) - {"__typename", "id"}):
+        return f"a Customer representation has only __typename and id, not {', '.join(extra)}"
+    return None
+
+
 class GatewaySchema(strawberry.federation.Schema):
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Strawberry's resolver, behind checks that turn malformed representations into
+        ``BAD_USER_INPUT`` errors for their own positions."""
+        if len(representations) > MAX_REPRESENTATIONS:
+            raise InvalidInput(
+                f"at most {MAX_REPRESENTATIONS} representations per request, "
+                f"got {len(representations)}",
+                path=("representations",),
+            )
+        problems = [representation_problem(r) for r in representations]
+        valid = [r for r, problem in zip(representations, problems, strict=True) if not problem]
+        resolved = iter(super().entities_resolver(info, valid))
+        # An exception in the list is that position's error; the others resolve as usual.
+        results: list[Any] = [
+            InvalidInput(f"representations[{index}]: {problem}", path=("representations",))
+            if problem
+            else next(resolved)
+            for index, problem in enumerate(problems)
+        ]
+        return results
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

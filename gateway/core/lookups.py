@@ -22,6 +22,7 @@ from gateway.identity import (
     normalise_email,
     resolve,
 )
+from gateway.inputs import MAX_EMAIL_LENGTH, MAX_ID_LENGTH, character_problem
 from gateway.model import CustomerRecord, Lookup, RecordRef
 
 __all__ = [
@@ -73,6 +74,18 @@ async def find(
     return FoundCustomer(chosen, expansion.errors, expansion.truncated)
 
 
+def checked_value(value: str, argument: str, limit: int = MAX_ID_LENGTH) -> str:
+    """A lookup argument trimmed, or :class:`InvalidInput` before any upstream call: blank,
+    longer than any provider could hold, or holding control characters."""
+    if len(value) > limit:
+        raise InvalidInput(f"{argument} must be at most {limit} characters", path=(argument,))
+    if problem := character_problem(value):
+        raise InvalidInput(f"{argument} {problem}", path=(argument,))
+    if not value.strip():
+        raise InvalidInput(f"{argument} must not be blank", path=(argument,))
+    return value.strip()
+
+
 def require_provider(ctx: RequestContext, provider: str) -> None:
     if provider not in ctx.adapters:
         raise InvalidInput(
@@ -95,13 +108,12 @@ async def customer_by_provider_id(
     ctx: RequestContext, provider: str, record_id: str
 ) -> FoundCustomer | None:
     require_provider(ctx, provider)
-    if not record_id.strip():
-        raise InvalidInput("id must not be blank")
-    ref = RecordRef(provider, record_id.strip())
+    ref = RecordRef(provider, checked_value(record_id, "id"))
     return await find(ctx, refs=[ref], want=ref)
 
 
 async def customer_by_email(ctx: RequestContext, email: str) -> FoundCustomer | None:
+    checked_value(email, "email", MAX_EMAIL_LENGTH)
     normalised = normalise_email(email, ctx.settings.identity.placeholder_emails)
     if normalised is None:
         raise InvalidInput(
@@ -114,9 +126,7 @@ async def customer_by_linked_id(
     ctx: RequestContext, by: Lookup, value: str
 ) -> FoundCustomer | None:
     """The customer holding a record that carries the linked id itself."""
-    if not value.strip():
-        raise InvalidInput("value must not be blank")
-    key: Key = (by, value.strip())
+    key: Key = (by, checked_value(value, "value"))
     identity = ctx.settings.identity
     expansion = await expand(ctx.loaders, identity, keys=[key])
     ctx.note_degraded(expansion.errors)

@@ -18,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from gateway.errors import ErrorCode, FieldError
 from gateway.identity import is_stripe_customer_id
+from gateway.inputs import character_problem
 from gateway.model import UNSET, Address, CustomerWrite, WritableField
 from gateway.providers.registry import BY_NAME, label
 from gateway.providers.spec import WriteCheck
@@ -135,7 +136,16 @@ def validate_write(
     return errors
 
 
+def _character_errors(
+    value: str, path: tuple[str, ...], *, free_text: bool = False
+) -> list[FieldError]:
+    problem = character_problem(value, free_text=free_text)
+    return [] if problem is None else [FieldError(path, problem, ErrorCode.INVALID_FORMAT)]
+
+
 def _text_errors(field_name: str, value: str, path: tuple[str, ...]) -> list[FieldError]:
+    if bad := _character_errors(value, path, free_text=field_name in _UNTRIMMED):
+        return bad
     if not value.strip():
         return [FieldError(path, "must not be blank (send null to clear)", ErrorCode.BLANK)]
     limit = MAX_LENGTHS.get(field_name)
@@ -180,6 +190,8 @@ def _address_errors(address: Any, path: tuple[str, ...]) -> list[FieldError]:
             continue
         if not isinstance(value, str):
             errors.append(FieldError(part, "must be a string", ErrorCode.INVALID_FORMAT))
+        elif bad := _character_errors(value, part):
+            errors.extend(bad)
         elif len(value) > ADDRESS_MAX_LENGTH:
             errors.append(
                 FieldError(
@@ -208,7 +220,10 @@ def _metadata_errors(metadata: Any, path: tuple[str, ...], reserved: str) -> lis
         )
     for key, value in metadata.items():
         entry = (*path, str(key))
-        if not str(key).strip():
+        if problem := character_problem(str(key)):
+            message = f"metadata key {problem}"
+            errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_INVALID))
+        elif not str(key).strip():
             message = "metadata keys must not be blank"
             errors.append(FieldError(entry, message, ErrorCode.METADATA_KEY_INVALID))
         elif len(str(key)) > METADATA_KEY_MAX_LENGTH:
@@ -223,6 +238,10 @@ def _metadata_errors(metadata: Any, path: tuple[str, ...], reserved: str) -> lis
         if not isinstance(value, str):
             errors.append(
                 FieldError(entry, "metadata values must be strings", ErrorCode.METADATA_INVALID)
+            )
+        elif problem := character_problem(value, free_text=True):
+            errors.append(
+                FieldError(entry, f"metadata value {problem}", ErrorCode.METADATA_INVALID)
             )
         elif len(value) > METADATA_VALUE_MAX_LENGTH:
             message = f"metadata values must be at most {METADATA_VALUE_MAX_LENGTH} characters"

@@ -1,0 +1,34 @@
+"""What text the gateway accepts from clients before anything is looked up or written.
+
+Control characters and unpaired surrogates are refused everywhere: providers disagree on them
+(Stripe refuses a lone surrogate that Tofupay stores, a NUL ends a C string in some backends), so
+letting one through can write half a customer. Newlines and tabs are allowed only where a field
+is free text (a description).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+__all__ = ["MAX_EMAIL_LENGTH", "MAX_ID_LENGTH", "character_problem"]
+
+MAX_EMAIL_LENGTH: Final = 254
+"""RFC 5321's limit on a forward path, brackets excluded (RFC 3696 errata): nothing longer is an
+address any provider can hold."""
+MAX_ID_LENGTH: Final = 255
+"""Stripe's bound on object ids and idempotency keys; every provider's ids fit."""
+_FREE_TEXT: Final = frozenset("\n\r\t")
+
+
+def character_problem(value: str, *, free_text: bool = False) -> str | None:
+    """Why ``value`` cannot be accepted, naming the first offending character; else ``None``."""
+    for index, char in enumerate(value):
+        if free_text and char in _FREE_TEXT:
+            continue
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return f"holds an unpaired surrogate (U+{ord(char):04X}) at position {index}"
+        if category == "Cc":
+            return f"holds a control character (U+{ord(char):04X}) at position {index}"
+    return None
