@@ -31,6 +31,7 @@ from gateway.providers.upstream.classify import (
     kind_for_status,
 )
 from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, json_error_parser
+from gateway.providers.upstream.redact import redact
 from gateway.providers.upstream.request import (
     FormData,
     Params,
@@ -128,9 +129,7 @@ class ProviderHTTP:
         await self.client.aclose()
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def _error(
         self,

@@ -38,6 +38,7 @@ from gateway.providers.http import (
     retry_after_seconds,
 )
 from gateway.providers.stripe_like.simulator.http import is_authorized, presented_key
+from gateway.providers.upstream.redact import redact
 from gateway.sandbox.base import SimulatorState, build_app, simulator_state
 from gateway.sandbox.faults import Faults
 from gateway.sandbox.forms import read_form
@@ -420,7 +421,7 @@ async def test_api_key_never_in_errors_reprs_or_logs(caplog: pytest.LogCaptureFi
         await http.request("GET", "/v1/echo-key")
     error = info.value
     assert error.kind is ErrorKind.BAD_REQUEST
-    assert "Invalid API Key provided: ***" in error.message  # the echo arrived, masked
+    assert "Invalid API Key provided: [redacted]" in error.message  # the echo arrived, masked
     texts = [
         str(error),
         repr(error),
@@ -449,7 +450,29 @@ async def test_basic_auth_credentials_are_masked_too() -> None:
     await http.aclose()
     assert API_KEY not in str(info.value)
     assert token not in str(info.value)
-    assert "header ***" in info.value.message
+    assert "header [redacted]" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        "Invalid API Key provided: sk_test_****************1234",  # Stripe's own masking
+        "Invalid API Key provided: SK_LIVE_abcdefghijklmnop",
+        "expected header Authorization: Bearer rk_live_51HkQzaB",
+        "got Basic c2tfdGVzdF9zYW5kYm94Og==",
+        "key ********************9f3a rejected",
+    ],
+)
+def test_key_like_tokens_are_redacted_whatever_their_form(echo: str) -> None:
+    redacted = redact(echo)
+    assert "[redacted]" in redacted
+    for fragment in ("1234", "abcdefghijklmnop", "51HkQzaB", "c2tfdGVzdF9zYW5kYm94Og", "9f3a"):
+        assert fragment not in redacted
+
+
+def test_redaction_keeps_ordinary_messages() -> None:
+    message = "No such customer: 'cus_NffrFeUfNV2Hib' (invalid_request_error)"
+    assert redact(message) == message
 
 
 async def test_transport_errors_carry_no_httpx_context() -> None:
