@@ -12,7 +12,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as create_aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
@@ -25,6 +24,7 @@ from gateway.errors import InvalidInput
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors
+from resolvers.limits import CheckedValidationCache, DocumentSizeLimiter
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -118,7 +118,8 @@ def _schema(federation_version: str) -> GatewaySchema:
         extensions=[
             GatewayErrors,
             ParserCache,
-            ValidationCache,
+            DocumentSizeLimiter,
+            CheckedValidationCache,
             lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
             lambda: MaxTokensLimiter(MAX_TOKENS),
         ],

@@ -1,0 +1,115 @@
+"""A size budget checked on the parsed document before graphql-core validates it.
+
+Validation itself can be the attack: a ~400-byte document whose fragments each spread the next
+one twice expands to millions of fields, and the standard rules (overlapping fields, depth) walk
+every expansion, holding the event loop for tens of seconds. This counts the document's fields
+with every fragment expanded, each fragment sized once (memoised), in time linear in the
+document, and refuses it before any rule runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Final
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from strawberry.extensions import SchemaExtension, ValidationCache
+
+from gateway.errors import ErrorCode
+
+__all__ = ["MAX_FIELDS", "CheckedValidationCache", "DocumentSizeLimiter", "expanded_size"]
+
+MAX_FIELDS: Final = 2000
+"""Fields a request may select once fragments are expanded (the README's largest example
+selects about 60)."""
+
+
+def expanded_size(document: DocumentNode, limit: int) -> int:
+    """Fields selected by the document's operations, fragments expanded; counting stops a little
+    past ``limit``. A fragment cycle counts as nothing here (validation reports it)."""
+    fragments: Mapping[str, FragmentDefinitionNode] = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    sizes: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def fragment(name: str) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in visiting or name not in fragments:
+            return 0
+        visiting.add(name)
+        sizes[name] = selection_set(fragments[name].selection_set)
+        visiting.discard(name)
+        return sizes[name]
+
+    def selection_set(node: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in node.selections if node is not None else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + selection_set(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += selection_set(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += fragment(selection.name.value)
+            if total > limit:
+                return total
+        return total
+
+    total = 0
+    for operation in _operations(document):
+        total += selection_set(operation.selection_set)
+        if total > limit:
+            break
+    return total
+
+
+def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            yield definition
+
+
+class DocumentSizeLimiter(SchemaExtension):
+    """Refuses documents over :data:`MAX_FIELDS` before validation runs (and so skips it)."""
+
+    limit = MAX_FIELDS
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            size = expanded_size(document, self.limit)
+            if size > self.limit:
+                # Strawberry skips validation when an extension has already set these.
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        f"the query selects more than {self.limit} fields once its fragments "
+                        f"are expanded; split it or select less",
+                        extensions={
+                            "code": ErrorCode.QUERY_TOO_LARGE.value,
+                            "limit": self.limit,
+                        },
+                    )
+                ]
+        yield
+
+
+class CheckedValidationCache(ValidationCache):
+    """Strawberry's validation cache, except where an earlier extension already answered
+    (:class:`DocumentSizeLimiter`): the stock one validates every document unconditionally."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()
