@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext, Info
 
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from gateway.errors import InvalidInput
+from resolvers.cost import QueryCost
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors
@@ -119,6 +120,7 @@ def _schema(federation_version: str) -> GatewaySchema:
             GatewayErrors,
             ParserCache,
             DocumentSizeLimiter,
+            QueryCost,
             CheckedValidationCache,
             lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
             lambda: MaxTokensLimiter(MAX_TOKENS),

@@ -28,6 +28,8 @@ class RequestContext:
     ``extensions.degradedProviders``."""
     request: Any = None
     response: Any = None
+    query_cost: int | None = None
+    """The operation's estimated upstream calls (set by the GraphQL layer before it runs)."""
     idempotency: IdempotencyStore[MutationResult] = field(default_factory=IdempotencyStore)
     """The process's replay store for mutation idempotency keys (one per app; a context built
     without one gets its own, which replays nothing across requests)."""
