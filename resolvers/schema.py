@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
-from resolvers.extensions import GatewayErrors
+from resolvers.extensions import GatewayErrors, OperationName
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
@@ -69,6 +69,7 @@ def _schema(federation_version: str) -> GatewaySchema:
         types=[Customer],
         extensions=[
             GatewayErrors,
+            OperationName,
             ParserCache,
             ValidationCache,
             lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
