@@ -19,7 +19,8 @@ from typing import Any
 
 from strawberry.federation.versions import FEDERATION_VERSIONS
 
-from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, load_settings
+from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, Settings, load_settings
+from gateway.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
@@ -42,6 +43,20 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
         default={},
         help='start-up faults as JSON, e.g. \'{"lago": {"latency_ms": 50, "error_rate": 0.1}}\' '
         "(see docs/sandbox.md)",
+    )
+
+
+def _add_log_options(parser: argparse.ArgumentParser, *, env_note: str = "") -> None:
+    group = parser.add_argument_group("logging")
+    group.add_argument(
+        "--log-level", type=str.lower, choices=LOG_LEVELS, default="info", help="(default info)"
+    )
+    group.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=None,
+        help="json: one JSON object per line; text: for reading in a terminal; auto (the "
+        f"default): text when stderr is a terminal, else json{env_note}",
     )
 
 
@@ -94,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-graphiql", action="store_true", help="serve the API without the GraphiQL page"
     )
-    serve.add_argument("--log-level", default="info")
+    _add_log_options(serve, env_note=" (env CUSTOMER_GATEWAY_LOG_FORMAT)")
     _add_dataset_options(serve)
 
     sandbox = sub.add_parser("sandbox", help="serve every provider simulator on 127.0.0.1")
@@ -111,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get(f"SANDBOX_{spec.env_prefix}_KEY", spec.sandbox_key),
             help=f"API key the {spec.name} simulator accepts (env SANDBOX_{spec.env_prefix}_KEY)",
         )
+    _add_log_options(sandbox)
     _add_dataset_options(sandbox)
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write it to a file)")
@@ -148,11 +164,10 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
         await cluster.stop()
 
 
-async def _run_serve(args: argparse.Namespace) -> None:
+async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
     from gateway.sandbox.runner import LoopbackServer
     from gateway.server import create_app
 
-    settings = load_settings()
     cluster: SandboxCluster | None = None
     if settings.sandbox:
         cluster = _cluster(args)
@@ -200,17 +215,14 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "info").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # One line per upstream request is noise at INFO; failures surface through our own logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if args.command == "sandbox":
+            configure_logging(args.log_level, args.log_format or "auto")
             _run(_run_sandbox(args))
         elif args.command == "serve":
-            _run(_run_serve(args))
+            settings = load_settings()
+            configure_logging(args.log_level, args.log_format or settings.log_format)
+            _run(_run_serve(args, settings))
         else:
             _export_schema(args)
     except (ConfigError, DatasetError) as exc:

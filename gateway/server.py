@@ -28,6 +28,8 @@ from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
+from gateway.request_id import HEADER as REQUEST_ID_HEADER
+from gateway.request_id import RequestIdMiddleware, current_request_id
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
 from resolvers.errors import finalise_errors
@@ -79,7 +81,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         request = Request(scope, receive)
         started = time.perf_counter()
         try:
-            with count_upstream_calls() as calls, collect_notices():
+            with count_upstream_calls() as calls, collect_notices() as notices:
                 response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
@@ -93,7 +95,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
                 status_code=exc.status_code,
             )
         await response(scope, receive, send)
-        _log_request(request, response.status_code, time.perf_counter() - started, calls)
+        _log_request(request, response.status_code, time.perf_counter() - started, calls, notices)
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         state = request.app.state
@@ -141,20 +143,37 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return HTMLResponse(html)
 
 
-def _log_request(request: Request, status: int, seconds: float, calls: Mapping[str, int]) -> None:
-    """One line per GraphQL request: what it cost, upstream and in time, and who degraded."""
+def _log_request(
+    request: Request,
+    status: int,
+    seconds: float,
+    calls: Mapping[str, int],
+    notices: Mapping[str, str],
+) -> None:
+    """One line per GraphQL request: who asked what, what it cost upstream and in time, and
+    which providers degraded (those the response lists in ``extensions.degradedProviders``).
+    Never the query text, variables or bodies: they may hold personal data."""
     if request.method == "GET" and "query" not in request.query_params:
         return  # the GraphiQL page, not an operation
-    context = getattr(request.state, "gateway_context", None)
-    degraded = sorted(context.degraded) if context is not None else []
-    upstream = " ".join(f"{name}={count}" for name, count in sorted(calls.items())) or "none"
+    context: RequestContext | None = getattr(request.state, "gateway_context", None)
+    failed = context.degraded if context is not None else {}
+    client = request.scope.get("client")
     access_log.info(
-        "graphql status=%d ms=%.1f upstream_calls=%d [%s] degraded=%s",
-        status,
-        seconds * 1000,
-        sum(calls.values()),
-        upstream,
-        ",".join(degraded) or "none",
+        "graphql request",
+        extra={
+            "request_id": current_request_id(),
+            "client": f"{client[0]}:{client[1]}" if client else None,
+            "method": request.method,
+            "path": request.scope["path"],
+            "operation": (context.operation_name if context else None) or "anonymous",
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "upstream_calls": sum(calls.values()),
+            "upstream_by_provider": dict(sorted(calls.items())),
+            "degraded": sorted({*failed, *notices}),
+            # Access control comes later; the field is here so dashboards need not change.
+            "key_id": None,
+        },
     )
 
 
@@ -213,14 +232,16 @@ def create_app(
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    middleware = []
+    # Outermost, so every response carries the request id, CORS answers and errors included.
+    middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["content-type", "authorization"],
+                allow_headers=["content-type", "authorization", REQUEST_ID_HEADER.lower()],
+                expose_headers=[REQUEST_ID_HEADER],
                 max_age=600,
             )
         )

@@ -1,11 +1,14 @@
-"""Response extensions: which providers failed, or answered only through a fallback."""
+"""Schema extensions: which providers failed or answered through a fallback (in the response),
+and which operation ran (for the access log)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
+from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode, provider_code
 from gateway.providers.notices import current_notices
 
@@ -28,3 +31,14 @@ class GatewayErrors(SchemaExtension):
                 {"provider": name, "code": ErrorCode.PROVIDER_FALLBACK.value, "message": message},
             )
         return {"degradedProviders": [entries[n] for n in sorted(entries)]} if entries else {}
+
+
+class OperationName(SchemaExtension):
+    """Notes on the request context the operation that ran: the request's ``operationName``,
+    else the document's own name (``query ShowcaseCustomer { ... }`` sent without one)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, RequestContext):
+            context.operation_name = self.execution_context.operation_name

@@ -24,7 +24,7 @@ from gateway.errors import InvalidInput
 from resolvers.cost import QueryCost
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
-from resolvers.extensions import GatewayErrors
+from resolvers.extensions import GatewayErrors, OperationName
 from resolvers.limits import CheckedValidationCache, DocumentSizeLimiter
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -118,6 +118,7 @@ def _schema(federation_version: str) -> GatewaySchema:
         types=[Customer],
         extensions=[
             GatewayErrors,
+            OperationName,
             ParserCache,
             DocumentSizeLimiter,
             QueryCost,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -144,6 +147,43 @@ def small_dataset() -> Dataset:
 async def gateway(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
     async with gateway_harness(small_dataset) as harness:
         yield harness
+
+
+# -- log lines as `serve --log-format json` writes them ------------------------------------------
+
+
+@dataclass
+class JsonLogs:
+    """The JSON lines logged since the fixture started, parsed."""
+
+    stream: io.StringIO
+
+    def lines(self, logger: str | None = None) -> list[dict[str, Any]]:
+        parsed = [json.loads(line) for line in self.stream.getvalue().splitlines()]
+        return [line for line in parsed if logger is None or line["logger"] == logger]
+
+
+@pytest.fixture
+def json_logs() -> Iterator[JsonLogs]:
+    """Every record at INFO and above, through the JSON formatter ``serve`` uses (added beside
+    pytest's own handlers rather than replacing them, as :func:`configure_logging` would)."""
+    from gateway.logs import QUIET_LOGGERS, formatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter("json"))
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", *QUIET_LOGGERS)}
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(quiet)
+    try:
+        yield JsonLogs(stream)
+    finally:
+        root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 # -- one adapter on one simulator ---------------------------------------------------------------

@@ -194,3 +194,43 @@ def test_a_busy_port_is_named_with_a_way_out() -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--base-port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--log-format", "json"], {"CUSTOMER_GATEWAY_LOG_FORMAT": "text"}),  # the flag wins
+        ([], {}),  # auto: stderr is a pipe here, not a terminal
+    ],
+)
+def test_serve_logs_json_lines_with_the_request_id(
+    args: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUSTOMER_GATEWAY_LOG_FORMAT", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with running("serve", "--port", "0", "--sandbox-base-port", "0", *args) as (proc, lines):
+        url = next(
+            m.group(1) for line in lines if (m := re.search(r"GraphQL endpoint: (\S+)", line))
+        )
+        response = httpx.post(
+            url, json={"query": SHOWCASE_QUERY}, headers={"X-Request-Id": "cli-1"}, timeout=10
+        )
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+        assert proc.stderr is not None
+        logged = [json.loads(line) for line in proc.stderr.read().splitlines()]
+
+    assert response.headers["x-request-id"] == "cli-1"
+    [access] = [line for line in logged if line["logger"] == "customer_gateway.access"]
+    assert access["request_id"] == "cli-1" and access["status"] == 200
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", access["client"])
+    assert access["upstream_calls"] == sum(access["upstream_by_provider"].values()) > 0
+
+
+def test_an_unknown_log_level_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--log-level", "loud"])
+
+    assert exited.value.code == 2
+    assert "--log-level" in capsys.readouterr().err

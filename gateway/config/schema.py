@@ -23,6 +23,7 @@ from gateway.config.casts import (
     text_lists,
     url,
 )
+from gateway.logs import LOG_FORMATS
 
 __all__ = [
     "DEFAULT_FEDERATION_VERSION",
@@ -297,11 +298,23 @@ FEDERATION_VERSION: Final = Setting(
     choices=_federation_versions,
 )
 
+
+LOG_FORMAT: Final = Setting(
+    "log_format",
+    "log_format",
+    nonblank,
+    "auto",
+    "log lines as `json` (one object per line) or `text`; `auto` = text on a terminal, else json",
+    env="CUSTOMER_GATEWAY_LOG_FORMAT",
+    choices=lambda: LOG_FORMATS,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     PRIMARY_PROVIDER,
     WRITE_PROVIDERS,
     CORS_ORIGINS,
     FEDERATION_VERSION,
+    LOG_FORMAT,
 )
 
 SECTIONS: Final = ("providers", "identity")

@@ -104,6 +104,9 @@ class Settings:
     """Browser origins allowed to call the API (CORS); empty = same-origin only."""
     federation_version: str = s.FEDERATION_VERSION.default
     """The Apollo Federation version the subgraph SDL links (``@link(url: ".../v2.9")``)."""
+    log_format: str = s.LOG_FORMAT.default
+    """``json``, ``text`` or ``auto`` (text when stderr is a terminal); ``serve --log-format``
+    wins over it."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

@@ -33,6 +33,8 @@ class RequestContext:
     idempotency: IdempotencyStore[MutationResult] = field(default_factory=IdempotencyStore)
     """The process's replay store for mutation idempotency keys (one per app; a context built
     without one gets its own, which replays nothing across requests)."""
+    operation_name: str | None = None
+    """The executed operation's name once the document is parsed, for the access log."""
 
     @classmethod
     def create(

@@ -23,6 +23,9 @@ def _config(app: ASGIApp, host: str, port: int, sock: socket.socket | None) -> u
         host=host,
         port=port,
         log_level="warning",
+        # No uvicorn logging config of its own: its records reach the root logger, formatted
+        # like the gateway's (JSON with the request id under `serve`, see gateway/logs.py).
+        log_config=None,
         access_log=False,
         lifespan="auto",
         loop="asyncio",

@@ -254,3 +254,10 @@ def test_federation_version_from_the_file_and_the_environment(load: Load) -> Non
     assert load({"federation_version": "2.5"}).federation_version == "2.5"
     env = {"CUSTOMER_GATEWAY_FEDERATION_VERSION": "2.7"}
     assert load({"federation_version": "2.5"}, env).federation_version == "2.7"
+
+
+def test_log_format_from_the_file_and_the_environment(load: Load) -> None:
+    assert load().log_format == "auto"
+    assert load({"log_format": "text"}).log_format == "text"
+    env = {"CUSTOMER_GATEWAY_LOG_FORMAT": "json"}
+    assert load({"log_format": "text"}, env).log_format == "json"
