@@ -8,6 +8,7 @@ under the strict :data:`CONTENT_SECURITY_POLICY` it is sent with.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from string import Template
 
@@ -16,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gateway.graphiql.examples import EXAMPLES
+from gateway.graphiql.examples import EXAMPLES, Example
 
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PATH = "/graphiql/static"
@@ -61,14 +62,15 @@ REVALIDATE = "no-cache"
 _TEMPLATE = Template((Path(__file__).parent / "page.html").read_text(encoding="utf-8"))
 
 
-def _config() -> str:
-    """The page's settings as a JSON data block (not script: CSP lets it be)."""
-    text = json.dumps({"tabs": [example.tab() for example in EXAMPLES]})
+def config_json(examples: Iterable[Example]) -> str:
+    """The page's settings for ``boot.js``, as the text of a JSON data block (data, not
+    script, so the CSP lets it be)."""
+    text = json.dumps({"tabs": [example.tab() for example in examples]})
     # "</script>" inside the block would end it early; "\u003c" is the same JSON string.
     return text.replace("<", "\\u003c")
 
 
-_CONFIG = _config()
+_CONFIG = config_json(EXAMPLES)
 
 
 def render_page(request: Request) -> Response:
