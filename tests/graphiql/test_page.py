@@ -126,6 +126,14 @@ async def test_the_first_tab_is_the_showcase_customer(gateway: GatewayHarness) -
     ]
 
 
+def test_docs_api_shows_the_policy_the_page_sends() -> None:
+    api = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    block = re.search(r"^## GraphiQL\n.*?```text\n(.*?)```", api, re.S | re.M)
+
+    assert block is not None
+    assert " ".join(block.group(1).split()) == CONTENT_SECURITY_POLICY
+
+
 def test_the_config_block_cannot_end_the_script_element() -> None:
     hostile = Example("# </script><script>alert(1)</script>\n{ __typename }", {"x": "</SCRIPT>"})
 
@@ -163,6 +171,20 @@ async def test_without_graphiql_there_is_no_page_and_no_static_files() -> None:
     assert "graphiql" not in page.text.lower()
     assert "content-security-policy" not in page.headers
     assert asset.status_code == 404
+
+
+async def test_asset_urls_follow_the_root_path_behind_a_prefixing_proxy() -> None:
+    app = create_app(Settings(providers=sandbox_settings()), adapters={})
+    transport = httpx.ASGITransport(app=app, root_path="/gw")
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=transport, base_url="http://g") as client,
+    ):
+        page = parse((await client.get("/graphql", headers=HTML)).text)
+        assets = [await client.get(url) for url in page.urls]
+
+    assert all(url.startswith("/gw/graphiql/static/") for url in page.urls), page.urls
+    assert {asset.status_code for asset in assets} == {200}
 
 
 def test_the_static_readme_lists_every_vendored_file_with_its_sha256() -> None:
