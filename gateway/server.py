@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 from gateway.config import Settings
 from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode
+from gateway.graphiql import STATIC_PATH, render_page, static_files
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
@@ -38,37 +39,6 @@ from resolvers.schema import build_schema
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 access_log = logging.getLogger("customer_gateway.access")
-
-EXAMPLE_QUERY = """\
-# customer-gateway: one Customer across Stripe, ChartMogul, FirstOfficer, Lago and Tofupay.
-# Press the play button (Ctrl-Enter) to see a customer merged from all five sandbox providers.
-query ShowcaseCustomer {
-  customerByEmail(email: "ada@lovelace.example") {
-    id
-    name
-    email
-    emails
-    company
-    currency
-    createdAt
-    metrics {
-      mrr { amount currency }
-      currentMrr { amount currency }
-      balance { amount currency }
-    }
-    fieldSources { field provider recordId }
-    identity {
-      edges { rule namespace value left { provider id } right { provider id } }
-      conflicts { kind field message values }
-    }
-    stripe { id email name }
-    chartmogul { uuid externalId mrr { amount currency } }
-    firstOfficer { id stripeId currentSubscriptionCount }
-    lago { externalId providerCustomerId }
-    tofupay { id email }
-  }
-}
-"""
 
 
 class GatewayGraphQL(GraphQL[RequestContext, None]):
@@ -131,16 +101,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return response
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = self.graphql_ide_html
-        start = html.find("const EXAMPLE_QUERY = `")
-        end = html.find("`;", start)
-        if start != -1 and end != -1:
-            html = (
-                html[: start + len("const EXAMPLE_QUERY = `")]
-                + EXAMPLE_QUERY.replace("`", "\\`")
-                + html[end:]
-            )
-        return HTMLResponse(html)
+        """Our page (gateway/graphiql) rather than Strawberry's, which loads from a CDN."""
+        return render_page(request)
 
 
 def _log_request(
@@ -245,13 +207,16 @@ def create_app(
                 max_age=600,
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/", root),
+        Route("/healthz", health),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+    ]
+    if graphiql:
+        routes.append(Mount(STATIC_PATH, static_files(), name="graphiql-static"))
     app = Starlette(
         middleware=middleware,
-        routes=[
-            Route("/", root),
-            Route("/healthz", health),
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
-        ],
+        routes=routes,
         lifespan=lifespan,
     )
     app.state.settings = settings
