@@ -1,5 +1,5 @@
-"""``customer-gateway``: run the gateway (``serve``), the sandbox alone (``sandbox``), or export
-the schema (``export-schema``)."""
+"""``customer-gateway``: run the gateway (``serve``), the sandbox alone (``sandbox``), check the
+configuration (``config check``), or export the schema (``export-schema``)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,40 @@ import sys
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.federation.versions import FEDERATION_VERSIONS
 
 from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, Settings, load_settings
+from gateway.config.schema import MODES
 from gateway.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
 
 logger = logging.getLogger("customer_gateway")
+T = TypeVar("T")
+
+
+def _add_mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default=None,
+        help="sandbox (fake data, loopback only), live (configured providers only, checked "
+        "strictly) or auto (the sandbox when nothing is configured); default: "
+        "CUSTOMER_GATEWAY_MODE, else auto",
+    )
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
+    return value
 
 
 def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-graphiql", action="store_true", help="serve the API without the GraphiQL page"
     )
     _add_log_options(serve, env_note=" (env CUSTOMER_GATEWAY_LOG_FORMAT)")
+    _add_mode_option(serve)
     _add_dataset_options(serve)
 
     sandbox = sub.add_parser("sandbox", help="serve every provider simulator on 127.0.0.1")
@@ -128,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
     _add_log_options(sandbox)
     _add_dataset_options(sandbox)
+
+    config = sub.add_parser("config", help="inspect the configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser(
+        "check",
+        help="print the effective configuration (keys masked) and probe every enabled provider "
+        "with one authenticated read; exit 1 if a probe fails, 2 on a configuration error",
+    )
+    _add_mode_option(check)
+    check.add_argument(
+        "--timeout", type=_positive, default=None, help="seconds per provider probe (default 5)"
+    )
 
     export = sub.add_parser("export-schema", help="print the GraphQL SDL (or write it to a file)")
     export.add_argument("--output", type=Path)
@@ -165,9 +201,11 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
 
 
 async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.config.modes import SANDBOX_BANNER, check_host
     from gateway.sandbox.runner import LoopbackServer
     from gateway.server import create_app
 
+    check_host(settings, args.host)
     cluster: SandboxCluster | None = None
     if settings.sandbox:
         cluster = _cluster(args)
@@ -180,6 +218,7 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
         where = "the built-in sandbox" if cluster else "the configured providers"
         print(f"customer-gateway on {where}", flush=True)
         if cluster:
+            print(SANDBOX_BANNER, flush=True)
             for name, sim in cluster.servers.items():
                 print(f"  sandbox {name:<13} {sim.url}", flush=True)
         print(f"GraphQL endpoint: {server.url}/graphql", flush=True)
@@ -193,6 +232,24 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
             await cluster.stop()
 
 
+async def _run_check(args: argparse.Namespace) -> int:
+    """``config check``: the settings ``serve`` would load; on the sandbox, its simulators are
+    started on free ports and probed like real providers."""
+    from gateway.config.check import PROBE_TIMEOUT, check
+
+    settings = load_settings(mode=args.mode)
+    deadline = args.timeout or PROBE_TIMEOUT
+    if not settings.sandbox:
+        return await check(settings, sys.stdout, deadline=deadline)
+    cluster = SandboxCluster.from_dataset(generate())
+    await cluster.start("127.0.0.1", 0)
+    try:
+        on_sandbox: Settings = replace(settings, providers=cluster.provider_settings())
+        return await check(on_sandbox, sys.stdout, deadline=deadline)
+    finally:
+        await cluster.stop()
+
+
 def _export_schema(args: argparse.Namespace) -> None:
     from resolvers.schema import schema_sdl
 
@@ -203,14 +260,14 @@ def _export_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(sdl)
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
+def _run(main: Coroutine[Any, Any, T]) -> T:
     """Run on uvloop where installed (uvicorn[standard] brings it): less CPU per request."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is not built for every platform
-        asyncio.run(main)
+        return asyncio.run(main)
     else:
-        uvloop.run(main)
+        return uvloop.run(main)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,9 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(args.log_level, args.log_format or "auto")
             _run(_run_sandbox(args))
         elif args.command == "serve":
-            settings = load_settings()
+            settings = load_settings(mode=args.mode)
             configure_logging(args.log_level, args.log_format or settings.log_format)
             _run(_run_serve(args, settings))
+        elif args.command == "config":
+            return _run(_run_check(args))
         else:
             _export_schema(args)
     except (ConfigError, DatasetError) as exc:

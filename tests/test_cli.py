@@ -234,3 +234,73 @@ def test_an_unknown_log_level_is_refused(capsys: pytest.CaptureFixture[str]) -> 
 
     assert exited.value.code == 2
     assert "--log-level" in capsys.readouterr().err
+
+
+# -- modes and config check ---------------------------------------------------------------------
+
+
+def _without_our_variables() -> dict[str, str]:
+    """This process's environment minus every variable the gateway reads."""
+    from gateway.config.typos import known_variables
+
+    return {k: v for k, v in os.environ.items() if k not in known_variables()}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.config.typos import known_variables
+
+    for name in known_variables():
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_serve_prints_a_fake_data_banner_on_the_sandbox() -> None:
+    with running("serve", "--port", "0", "--sandbox-base-port", "0", "--customers", "5") as (
+        _,
+        lines,
+    ):
+        assert any("SANDBOX MODE" in line and "FAKE" in line for line in lines)
+        assert any("customer-gateway serve --mode live" in line for line in lines)
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_serve_refuses_a_public_host_on_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0", "--sandbox-base-port", "0"]) == 2
+
+    err = capsys.readouterr().err
+    assert "--host 0.0.0.0: the sandbox serves fake data on loopback only" in err
+    assert "customer-gateway serve --mode live --host 0.0.0.0" in err
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_serve_in_live_mode_with_nothing_configured_stops(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--mode", "live", "--port", "0"]) == 2
+
+    assert "live mode needs at least one provider on" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_config_check_probes_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check", "--mode", "sandbox"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("mode: sandbox (running on the built-in sandbox: FAKE data)")
+    assert "All 5 reachable, keys accepted." in out
+    assert "sk_test_sandbox" not in out
+
+
+def test_config_check_exits_2_on_a_configuration_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**_without_our_variables(), "CUSTOMER_GATEWAY_MODE": "live", "STRPE_API_KEY": "sk"},
+    )
+
+    assert result.returncode == 2
+    assert "STRPE_API_KEY (did you mean STRIPE_API_KEY?)" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr

@@ -1,7 +1,9 @@
 """Gateway configuration: provider endpoints, keys and resilience knobs, from env or a file.
 
-With nothing configured every provider points at the built-in sandbox. Setting any provider's
-``<NAME>_BASE_URL`` (or a config file entry) switches the gateway to the configured providers.
+Three modes (``CUSTOMER_GATEWAY_MODE`` or ``serve --mode``): ``auto``, the default, points every
+provider at the built-in sandbox until some provider has a base URL or an API key (environment
+or config file), then runs the configured providers only; ``sandbox`` always runs the sandbox;
+``live`` never does, and refuses to start without a configured provider.
 Every setting is declared once in :mod:`gateway.config.schema` and read through one path
 (:mod:`gateway.config.sources`): declared default < config file < environment, cast and checked
 at start-up. docs/configuration.md lists the variables and file keys.

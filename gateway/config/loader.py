@@ -7,29 +7,44 @@ than as a failure on some later request.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.config import schema
 from gateway.config.casts import ConfigError, Setting
 from gateway.config.providers import configured_defaults, load_provider, off_reason
 from gateway.config.settings import IdentitySettings, ProviderSettings, Settings, sandbox_settings
-from gateway.config.sources import assign, read_file, read_section, section
+from gateway.config.sources import assign, read_file, read_section, section, unknown
+from gateway.config.typos import misspelt_variables
+
+if TYPE_CHECKING:
+    from gateway.providers.spec import ProviderSpec
 
 __all__ = ["CONFIG_ENV", "load_settings"]
 
-CONFIG_ENV = "CUSTOMER_GATEWAY_CONFIG"
+CONFIG_ENV = schema.CONFIG_ENV
+_ENDPOINT = (schema.BASE_URL, schema.API_KEY)
+"""The settings that say a provider is configured: either one is enough (a key alone means
+the provider's public API)."""
+
+logger = logging.getLogger("customer_gateway.config")
 
 
 def load_settings(
-    env: Mapping[str, str] | None = None, *, config_file: str | Path | None = None
+    env: Mapping[str, str] | None = None,
+    *,
+    config_file: str | Path | None = None,
+    mode: str | None = None,
 ) -> Settings:
     """Settings from a JSON config file (optional) and the environment (which wins).
 
-    With no provider configured (no ``<NAME>_BASE_URL``, no ``providers`` entry) every provider
-    points at the built-in sandbox; otherwise only configured providers are on.
+    ``mode`` (``serve --mode``) wins over ``CUSTOMER_GATEWAY_MODE`` and the file. In ``auto``
+    mode, with no provider configured (no base URL or API key, in the environment or the file)
+    every provider points at the built-in sandbox; otherwise only configured providers are on.
+    ``sandbox`` always runs the sandbox; ``live`` never does, and needs a configured provider.
     """
     from gateway.providers.registry import BY_NAME, SPECS
 
@@ -37,35 +52,82 @@ def load_settings(
     path = config_file or env.get(CONFIG_ENV)
     data = read_file(path) if path else {}
     top = read_section(schema.GATEWAY, data, "", env, sections=schema.SECTIONS)
+    if mode is not None:
+        top["mode"] = schema.MODE.read(mode, "--mode", from_env=True)
+    chosen = top.get("mode", schema.MODE.default)
+    _check_variables(env, live=chosen == "live")
 
     provider_data = section(data, "providers", "providers")
     for name in provider_data:
         if name not in BY_NAME:
-            raise ConfigError(f"providers.{name}: unknown provider; known: {', '.join(BY_NAME)}")
+            raise unknown(f"providers.{name}", "provider", name, list(BY_NAME))
     sections = {
         spec.name: section(provider_data, spec.name, f"providers.{spec.name}") for spec in SPECS
     }
-    configured = any(
-        env.get(f"{spec.env_prefix}_BASE_URL") or spec.name in provider_data for spec in SPECS
-    )
-    sandbox = sandbox_settings()
+    configured = [spec.name for spec in SPECS if _endpoint(spec, sections[spec.name], env)]
+    sandbox = chosen == "sandbox" or (chosen == "auto" and not configured)
+    if sandbox and configured:
+        logger.warning(
+            "sandbox mode: the sandbox's own URLs and keys replace those set for %s; "
+            "run with --mode live (or CUSTOMER_GATEWAY_MODE=live) to use them",
+            ", ".join(configured),
+        )
+    defaults = sandbox_settings()
     providers = {
         spec.name: load_provider(
             spec,
-            configured_defaults(spec) if configured else sandbox[spec.name],
-            sections[spec.name],
-            env,
-            configured=configured,
+            defaults[spec.name] if sandbox else configured_defaults(spec),
+            _drop(sections[spec.name], _keys()) if sandbox else sections[spec.name],
+            _drop(env, _names(spec)) if sandbox else env,
+            configured=not sandbox,
         )
         for spec in SPECS
     }
     settings = assign(
-        Settings(providers=providers, identity=_identity(data, env), sandbox=not configured),
+        Settings(providers=providers, identity=_identity(data, env), sandbox=sandbox),
         schema.GATEWAY,
         top,
     )
+    if chosen == "live" and not settings.enabled():
+        raise ConfigError(
+            "live mode needs at least one provider on, with its API key (and its base URL "
+            "unless it is the public API): set e.g. STRIPE_API_KEY, or add providers.<name> "
+            "to the config file. Live mode never falls back to the sandbox."
+        )
     _check_named_providers_are_on(settings, top, sections, env)
     return settings
+
+
+def _check_variables(env: Mapping[str, str], *, live: bool) -> None:
+    """Variables that look like a misspelt setting: refused in live mode, else warned about."""
+    misspelt = misspelt_variables(env)
+    if misspelt and live:
+        names = ", ".join(str(m) for m in misspelt)
+        raise ConfigError(
+            f"live mode refuses variables that look misspelt: {names}. "
+            "Rename them, or unset them if they are not meant for the gateway."
+        )
+    for found in misspelt:
+        logger.warning(
+            "%s is not a variable the gateway reads; did you mean %s?", found.name, found.meant
+        )
+
+
+def _endpoint(spec: ProviderSpec, data: Mapping[str, Any], env: Mapping[str, str]) -> bool:
+    """Whether a provider is configured: a base URL or an API key, in the file or the env."""
+    return any(env.get(name) for name in _names(spec)) or any(key in data for key in _keys())
+
+
+def _names(spec: ProviderSpec) -> list[str]:
+    return [name for s in _ENDPOINT if (name := s.env_name(spec.env_prefix))]
+
+
+def _keys() -> list[str]:
+    return [s.key for s in _ENDPOINT]
+
+
+def _drop(values: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if key not in names}
 
 
 def _identity(data: Mapping[str, Any], env: Mapping[str, str]) -> IdentitySettings:

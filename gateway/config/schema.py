@@ -26,9 +26,11 @@ from gateway.config.casts import (
 from gateway.logs import LOG_FORMATS
 
 __all__ = [
+    "CONFIG_ENV",
     "DEFAULT_FEDERATION_VERSION",
     "GATEWAY",
     "IDENTITY",
+    "MODES",
     "PROVIDER",
     "PROVIDER_BY_KEY",
     "SECTIONS",
@@ -309,13 +311,32 @@ LOG_FORMAT: Final = Setting(
     choices=lambda: LOG_FORMATS,
 )
 
+MODES: Final = ("auto", "sandbox", "live")
+"""``sandbox``: the built-in fake providers, loopback only. ``live``: configured providers only,
+checked strictly. ``auto``: the sandbox when no provider is configured, else as ``live`` but
+with misspelt variables only warned about."""
+
+MODE: Final = Setting(
+    "mode",
+    "mode",
+    nonblank,
+    "auto",
+    "`sandbox`, `live` or `auto` (the sandbox when no provider is configured)",
+    env="CUSTOMER_GATEWAY_MODE",
+    choices=lambda: MODES,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
+    MODE,
     PRIMARY_PROVIDER,
     WRITE_PROVIDERS,
     CORS_ORIGINS,
     FEDERATION_VERSION,
     LOG_FORMAT,
 )
+
+CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"
+"""The variable naming the config file (a path, so not a setting the file itself could hold)."""
 
 SECTIONS: Final = ("providers", "identity")
 """Top-level file keys holding sections rather than settings."""

@@ -97,7 +97,10 @@ class Settings:
     providers: Mapping[str, ProviderSettings]
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     sandbox: bool = True
-    """True when no provider is configured and the gateway runs the built-in sandbox."""
+    """True when the gateway runs on the built-in sandbox's fake data: mode ``sandbox``, or
+    ``auto`` with no provider configured."""
+    mode: str = s.MODE.default
+    """The mode asked for: ``sandbox``, ``live`` or ``auto`` (see :data:`schema.MODES`)."""
     primary_provider: str = s.PRIMARY_PROVIDER.default
     write_providers: tuple[str, ...] = s.WRITE_PROVIDERS.default
     cors_origins: tuple[str, ...] = s.CORS_ORIGINS.default
@@ -110,6 +113,11 @@ class Settings:
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
+
+    @property
+    def running(self) -> str:
+        """Which mode the gateway runs in, ``auto`` resolved: ``sandbox`` or ``live``."""
+        return "sandbox" if self.sandbox else "live"
 
 
 def default_link_rules() -> dict[str, tuple[str, ...]]:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.config.casts import ConfigError, Setting
+from gateway.config.typos import closest
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["assign", "read_file", "read_section", "section"]
+__all__ = ["assign", "read_file", "read_section", "section", "unknown"]
 
 D = TypeVar("D", bound="DataclassInstance")
 
@@ -54,11 +55,10 @@ def read_section(
     """The settings of one file section that are set, by key, cast and checked; a variable
     wins over the file. An empty variable counts as unset. Unknown keys are errors (``sections``
     names nested objects the caller reads itself)."""
-    known = {s.key for s in declared}
+    known = {s.key for s in declared} | set(sections)
     for key in data:
-        if key not in known and key not in sections:
-            choices = ", ".join(sorted(known | set(sections)))
-            raise ConfigError(f"{_join(where, key)}: unknown setting; known: {choices}")
+        if key not in known:
+            raise unknown(_join(where, key), "setting", key, sorted(known))
     found: dict[str, Any] = {}
     for setting in declared:
         name = setting.env_name(env_prefix)
@@ -69,6 +69,13 @@ def read_section(
                 data[setting.key], _join(where, setting.key), from_env=False
             )
     return found
+
+
+def unknown(where: str, what: str, key: str, known: Sequence[str]) -> ConfigError:
+    """The error for a key nothing reads: the closest known key first, then all of them."""
+    meant = closest(key, known)
+    hint = f" (did you mean {meant!r}?)" if meant else ""
+    return ConfigError(f"{where}: unknown {what}{hint}; known: {', '.join(known)}")
 
 
 def assign(target: D, declared: Sequence[Setting[Any]], values: Mapping[str, Any]) -> D:

@@ -182,11 +182,21 @@ def test_a_variable_origin_list_is_checked_item_by_item(load: Load) -> None:
     [
         (
             {"primary_providers": "lago"},
-            r"^primary_providers: unknown setting; known: cors_origins",
+            r"^primary_providers: unknown setting \(did you mean 'primary_provider'\?\); "
+            r"known: cors_origins",
         ),
-        (lago(timeout_ms=1), r"providers\.lago\.timeout_ms: unknown setting; known: api_key"),
-        (identity(max_hopz=2), r"identity\.max_hopz: unknown setting"),
+        (
+            lago(timeout_ms=1),
+            r"providers\.lago\.timeout_ms: unknown setting \(did you mean 'read_timeout'\?\); "
+            r"known: api_key",
+        ),
+        (identity(max_hopz=2), r"identity\.max_hopz: unknown setting \(did you mean 'max_hops'"),
         ({"providers": {"paypal": {}}}, r"providers\.paypal: unknown provider; known: stripe"),
+        (
+            {"providers": {"strpe": {"api_key": "sk"}}},
+            r"providers\.strpe: unknown provider \(did you mean 'stripe'\?\); known: stripe",
+        ),
+        ({"cors_orgins": []}, r"^cors_orgins: unknown setting \(did you mean 'cors_origins'"),
         ({"providers": ["lago"]}, r"providers: expected an object"),
         ({"providers": {"lago": "http://lago"}}, r"providers\.lago: expected an object"),
         ({"identity": []}, r"identity: expected an object"),
