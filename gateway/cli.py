@@ -12,14 +12,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from strawberry.federation.versions import FEDERATION_VERSIONS
 
-from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, load_settings
+from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, Settings, load_settings
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
@@ -43,6 +43,37 @@ def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
         help='start-up faults as JSON, e.g. \'{"lago": {"latency_ms": 50, "error_rate": 0.1}}\' '
         "(see docs/sandbox.md)",
     )
+
+
+def _add_process_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("processes and shutdown (see docs/deployment.md)")
+    group.add_argument(
+        "--workers",
+        type=_at_least(1, int),
+        default=1,
+        help="gateway processes sharing the port (default 1); state is per process",
+    )
+    group.add_argument(
+        "--drain",
+        type=_at_least(0, float),
+        default=None,
+        metavar="SECONDS",
+        help="on SIGTERM/Ctrl-C, how long requests in flight may still run before they are "
+        "answered 503 SHUTTING_DOWN (default: CUSTOMER_GATEWAY_DRAIN_SECONDS, else 30)",
+    )
+
+
+def _at_least(low: float, cast: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value >= low:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text}")
+        return value
+
+    return parse
 
 
 def _faults_json(text: str) -> dict[str, dict[str, Any]]:
@@ -95,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-graphiql", action="store_true", help="serve the API without the GraphiQL page"
     )
     serve.add_argument("--log-level", default="info")
+    _add_process_options(serve)
     _add_dataset_options(serve)
 
     sandbox = sub.add_parser("sandbox", help="serve every provider simulator on 127.0.0.1")
@@ -125,12 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal() -> None:
+async def _wait_for_signal(*, ignore_hup: bool = False) -> None:
+    """Until SIGINT or SIGTERM; ``ignore_hup`` logs and ignores SIGHUP instead of dying of it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if ignore_hup and hasattr(signal, "SIGHUP"):
+        from gateway.workers import ignore_sighup
+
+        loop.add_signal_handler(signal.SIGHUP, ignore_sighup)
     await stop.wait()
 
 
@@ -149,33 +186,65 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
 
 
 async def _run_serve(args: argparse.Namespace) -> None:
-    from gateway.sandbox.runner import LoopbackServer
-    from gateway.server import create_app
-
     settings = load_settings()
+    if args.drain is not None:
+        settings = replace(settings, drain_seconds=args.drain)
     cluster: SandboxCluster | None = None
     if settings.sandbox:
         cluster = _cluster(args)
         await cluster.start("127.0.0.1", args.sandbox_base_port)
         settings = replace(settings, providers=cluster.provider_settings())
-    app = create_app(settings, graphiql=not args.no_graphiql)
-    server = LoopbackServer(app, host=args.host, port=args.port)
-    await server.start()
     try:
-        where = "the built-in sandbox" if cluster else "the configured providers"
-        print(f"customer-gateway on {where}", flush=True)
-        if cluster:
-            for name, sim in cluster.servers.items():
-                print(f"  sandbox {name:<13} {sim.url}", flush=True)
-        print(f"GraphQL endpoint: {server.url}/graphql", flush=True)
-        if not args.no_graphiql:
-            print(f"Open GraphiQL in your browser: {server.url}/graphql", flush=True)
-        print("Ctrl-C stops.", flush=True)
-        await _wait_for_signal()
+        if args.workers > 1:
+            from gateway.workers import serve_workers
+
+            await serve_workers(
+                settings,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                graphiql=not args.no_graphiql,
+                log_level=args.log_level,
+                started=lambda url: _print_started(args, url, cluster),
+            )
+        else:
+            await _serve_one(args, settings, cluster)
     finally:
-        await server.stop()
         if cluster:
             await cluster.stop()
+
+
+async def _serve_one(
+    args: argparse.Namespace, settings: Settings, cluster: SandboxCluster | None
+) -> None:
+    """One process: the gateway in this event loop, beside the sandbox (if any)."""
+    from gateway.sandbox.runner import LoopbackServer
+    from gateway.server import create_app
+
+    app = create_app(settings, graphiql=not args.no_graphiql)
+    server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
+    await server.start()
+    try:
+        _print_started(args, server.url, cluster)
+        await _wait_for_signal(ignore_hup=True)
+        logger.info(
+            "stopping: requests in flight have %gs to finish (drain)", settings.drain_seconds
+        )
+    finally:
+        await server.stop()
+
+
+def _print_started(args: argparse.Namespace, url: str, cluster: SandboxCluster | None) -> None:
+    where = "the built-in sandbox" if cluster else "the configured providers"
+    workers = f" ({args.workers} worker processes)" if args.workers > 1 else ""
+    print(f"customer-gateway on {where}{workers}", flush=True)
+    if cluster:
+        for name, sim in cluster.servers.items():
+            print(f"  sandbox {name:<13} {sim.url}", flush=True)
+    print(f"GraphQL endpoint: {url}/graphql", flush=True)
+    if not args.no_graphiql:
+        print(f"Open GraphiQL in your browser: {url}/graphql", flush=True)
+    print("Ctrl-C stops.", flush=True)
 
 
 def _export_schema(args: argparse.Namespace) -> None:
@@ -198,14 +267,18 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def configure_logging(level: str) -> None:
+    """The gateway's logging, in the main process and in every ``--workers`` worker."""
     logging.basicConfig(
-        level=getattr(args, "log_level", "info").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # One line per upstream request is noise at INFO; failures surface through our own logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(getattr(args, "log_level", "info"))
     try:
         if args.command == "sandbox":
             _run(_run_sandbox(args))

@@ -20,6 +20,8 @@ class ErrorCode(enum.StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
+    """The gateway stopped while the request ran (the shutdown drain ran out); retry elsewhere."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

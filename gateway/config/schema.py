@@ -297,11 +297,23 @@ FEDERATION_VERSION: Final = Setting(
     choices=_federation_versions,
 )
 
+DRAIN_SECONDS: Final = Setting(
+    "drain_seconds",
+    "drain_seconds",
+    number,
+    30.0,
+    "seconds requests in flight at SIGTERM/SIGINT may still take before they are answered "
+    "503 `SHUTTING_DOWN`",
+    env="CUSTOMER_GATEWAY_DRAIN_SECONDS",
+    at_least=0,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     PRIMARY_PROVIDER,
     WRITE_PROVIDERS,
     CORS_ORIGINS,
     FEDERATION_VERSION,
+    DRAIN_SECONDS,
 )
 
 SECTIONS: Final = ("providers", "identity")

@@ -104,6 +104,8 @@ class Settings:
     """Browser origins allowed to call the API (CORS); empty = same-origin only."""
     federation_version: str = s.FEDERATION_VERSION.default
     """The Apollo Federation version the subgraph SDL links (``@link(url: ".../v2.9")``)."""
+    drain_seconds: float = s.DRAIN_SECONDS.default
+    """On SIGTERM/SIGINT, how long requests in flight may still run (docs/deployment.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
