@@ -157,8 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal(*, ignore_hup: bool = False) -> None:
-    """Until SIGINT or SIGTERM; ``ignore_hup`` logs and ignores SIGHUP instead of dying of it."""
+def _stop_on_signals(*, ignore_hup: bool = False) -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets. Call it before announcing that the server runs, so no
+    signal finds the default handlers. ``ignore_hup`` logs and ignores SIGHUP (by default it
+    ends the process)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -168,19 +170,20 @@ async def _wait_for_signal(*, ignore_hup: bool = False) -> None:
         from gateway.workers import ignore_sighup
 
         loop.add_signal_handler(signal.SIGHUP, ignore_sighup)
-    await stop.wait()
+    return stop
 
 
 async def _run_sandbox(args: argparse.Namespace) -> None:
     keys = {name: getattr(args, f"{name}_key") for name in PROVIDERS}
     cluster = _cluster(args, keys)
     await cluster.start(args.host, args.base_port)
+    stop = _stop_on_signals()
     try:
         print(f"customer-gateway sandbox: {len(SPECS)} provider simulators", flush=True)
         for name, server in cluster.servers.items():
             print(f"  {name:<13} {server.url:<28} key: {cluster.keys[name]}", flush=True)
         print("Admin: <url>/__sandbox/requests, <url>/__sandbox/faults. Ctrl-C stops.", flush=True)
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await cluster.stop()
 
@@ -225,8 +228,9 @@ async def _serve_one(
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     await server.start()
     try:
+        stop = _stop_on_signals(ignore_hup=True)
         _print_started(args, server.url, cluster)
-        await _wait_for_signal(ignore_hup=True)
+        await stop.wait()
         logger.info(
             "stopping: requests in flight have %gs to finish (drain)", settings.drain_seconds
         )

@@ -254,3 +254,11 @@ def test_federation_version_from_the_file_and_the_environment(load: Load) -> Non
     assert load({"federation_version": "2.5"}).federation_version == "2.5"
     env = {"CUSTOMER_GATEWAY_FEDERATION_VERSION": "2.7"}
     assert load({"federation_version": "2.5"}, env).federation_version == "2.7"
+
+
+def test_drain_seconds_from_the_file_and_the_environment(load: Load) -> None:
+    assert load().drain_seconds == 30
+    assert load({"drain_seconds": 5}).drain_seconds == 5
+    assert (
+        load({"drain_seconds": 5}, {"CUSTOMER_GATEWAY_DRAIN_SECONDS": "0.5"}).drain_seconds == 0.5
+    )

@@ -292,3 +292,10 @@ def test_an_unknown_federation_version_is_refused(load: Load, value: str) -> Non
 def test_a_federation_version_in_the_file_is_a_string(load: Load) -> None:
     with pytest.raises(ConfigError, match=r"federation_version: expected .* got 2\.9"):
         load({"federation_version": 2.9})
+
+
+def test_a_negative_drain_is_refused(load: Load) -> None:
+    with pytest.raises(
+        ConfigError, match=r"CUSTOMER_GATEWAY_DRAIN_SECONDS: expected a number >= 0"
+    ):
+        load(None, {"CUSTOMER_GATEWAY_DRAIN_SECONDS": "-1"})
