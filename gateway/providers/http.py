@@ -241,7 +241,7 @@ class ProviderHTTP:
         """One attempt; reports its verdict to the breaker and frees a probe on every exit."""
         try:
             outcome, provider_up = await self._send(upstream, deadline)
-            self.health.record(outcome, provider_up)  # readiness: every attempt's outcome
+            self.health.record(outcome, provider_up)  # /readyz: the one place outcomes are seen
             if provider_up is False:
                 self._record_failure(permit)
             elif provider_up is True:
