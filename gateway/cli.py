@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -83,6 +83,37 @@ def _add_log_options(parser: argparse.ArgumentParser, *, env_note: str = "") -> 
     )
 
 
+def _add_process_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("processes and shutdown (see docs/deployment.md)")
+    group.add_argument(
+        "--workers",
+        type=_at_least(1, int),
+        default=1,
+        help="gateway processes sharing the port (default 1); state is per process",
+    )
+    group.add_argument(
+        "--drain",
+        type=_at_least(0, float),
+        default=None,
+        metavar="SECONDS",
+        help="on SIGTERM/Ctrl-C, how long requests in flight may still run before they are "
+        "answered 503 SHUTTING_DOWN (default: CUSTOMER_GATEWAY_DRAIN_SECONDS, else 30)",
+    )
+
+
+def _at_least(low: float, cast: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value >= low:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text}")
+        return value
+
+    return parse
+
+
 def _faults_json(text: str) -> dict[str, dict[str, Any]]:
     try:
         value = json.loads(text)
@@ -134,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_log_options(serve, env_note=" (env CUSTOMER_GATEWAY_LOG_FORMAT)")
     _add_mode_option(serve)
+    _add_process_options(serve)
     _add_dataset_options(serve)
 
     sandbox = sub.add_parser("sandbox", help="serve every provider simulator on 127.0.0.1")
@@ -177,57 +209,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal() -> None:
+def _stop_on_signals(*, ignore_hup: bool = False) -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets. Call it before announcing that the server runs, so no
+    signal finds the default handlers. ``ignore_hup`` logs and ignores SIGHUP (by default it
+    ends the process)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    if ignore_hup and hasattr(signal, "SIGHUP"):
+        from gateway.workers import ignore_sighup
+
+        loop.add_signal_handler(signal.SIGHUP, ignore_sighup)
+    return stop
 
 
 async def _run_sandbox(args: argparse.Namespace) -> None:
     keys = {name: getattr(args, f"{name}_key") for name in PROVIDERS}
     cluster = _cluster(args, keys)
     await cluster.start(args.host, args.base_port)
+    stop = _stop_on_signals()
     try:
         print(f"customer-gateway sandbox: {len(SPECS)} provider simulators", flush=True)
         for name, server in cluster.servers.items():
             print(f"  {name:<13} {server.url:<28} key: {cluster.keys[name]}", flush=True)
         print("Admin: <url>/__sandbox/requests, <url>/__sandbox/faults. Ctrl-C stops.", flush=True)
-        await _wait_for_signal()
+        await stop.wait()
     finally:
         await cluster.stop()
 
 
 async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
-    from gateway.config.modes import SANDBOX_BANNER, check_host
-    from gateway.sandbox.runner import LoopbackServer
-    from gateway.server import create_app
+    from gateway.config.modes import check_host
 
     check_host(settings, args.host)
+    if args.drain is not None:
+        settings = replace(settings, drain_seconds=args.drain)
     cluster: SandboxCluster | None = None
     if settings.sandbox:
         cluster = _cluster(args)
         await cluster.start("127.0.0.1", args.sandbox_base_port)
         settings = replace(settings, providers=cluster.provider_settings())
-    app = create_app(settings, graphiql=not args.no_graphiql)
-    server = LoopbackServer(app, host=args.host, port=args.port)
-    await server.start()
     try:
-        where = "the built-in sandbox" if cluster else "the configured providers"
-        print(f"customer-gateway on {where}", flush=True)
-        if cluster:
-            print(SANDBOX_BANNER, flush=True)
-            for name, sim in cluster.servers.items():
-                print(f"  sandbox {name:<13} {sim.url}", flush=True)
-        print(f"GraphQL endpoint: {server.url}/graphql", flush=True)
-        if not args.no_graphiql:
-            print(f"Open GraphiQL in your browser: {server.url}/graphql", flush=True)
-        print("Ctrl-C stops.", flush=True)
-        await _wait_for_signal()
+        if args.workers > 1:
+            from gateway.workers import serve_workers
+
+            await serve_workers(
+                settings,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                graphiql=not args.no_graphiql,
+                log_level=args.log_level,
+                log_format=args.log_format or settings.log_format,
+                started=lambda url: _print_started(args, url, cluster),
+            )
+        else:
+            await _serve_one(args, settings, cluster)
     finally:
-        await server.stop()
         if cluster:
             await cluster.stop()
 
@@ -248,6 +288,43 @@ async def _run_check(args: argparse.Namespace) -> int:
         return await check(on_sandbox, sys.stdout, deadline=deadline)
     finally:
         await cluster.stop()
+
+
+async def _serve_one(
+    args: argparse.Namespace, settings: Settings, cluster: SandboxCluster | None
+) -> None:
+    """One process: the gateway in this event loop, beside the sandbox (if any)."""
+    from gateway.sandbox.runner import LoopbackServer
+    from gateway.server import create_app
+
+    app = create_app(settings, graphiql=not args.no_graphiql)
+    server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
+    await server.start()
+    try:
+        stop = _stop_on_signals(ignore_hup=True)
+        _print_started(args, server.url, cluster)
+        await stop.wait()
+        logger.info(
+            "stopping: requests in flight have %gs to finish (drain)", settings.drain_seconds
+        )
+    finally:
+        await server.stop()
+
+
+def _print_started(args: argparse.Namespace, url: str, cluster: SandboxCluster | None) -> None:
+    from gateway.config.modes import SANDBOX_BANNER
+
+    where = "the built-in sandbox" if cluster else "the configured providers"
+    workers = f" ({args.workers} worker processes)" if args.workers > 1 else ""
+    print(f"customer-gateway on {where}{workers}", flush=True)
+    if cluster:
+        print(SANDBOX_BANNER, flush=True)
+        for name, sim in cluster.servers.items():
+            print(f"  sandbox {name:<13} {sim.url}", flush=True)
+    print(f"GraphQL endpoint: {url}/graphql", flush=True)
+    if not args.no_graphiql:
+        print(f"Open GraphiQL in your browser: {url}/graphql", flush=True)
+    print("Ctrl-C stops.", flush=True)
 
 
 def _export_schema(args: argparse.Namespace) -> None:

@@ -22,6 +22,8 @@ class ErrorCode(enum.StrEnum):
     QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
     QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
+    """The gateway stopped while the request ran (the shutdown drain ran out); retry elsewhere."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -26,6 +27,7 @@ from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode
 from gateway.graphiql import STATIC_PATH, render_page, static_files
 from gateway.providers.contract import ProviderAdapter
+from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
@@ -55,14 +57,17 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
                 response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
-            response = JSONResponse(
-                {
-                    "data": None,
-                    "errors": [
-                        {"message": exc.reason, "extensions": {"code": ErrorCode.BAD_REQUEST.value}}
-                    ],
-                },
-                status_code=exc.status_code,
+            response = _error_response(exc.reason, ErrorCode.BAD_REQUEST, exc.status_code)
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when the shutdown drain runs out
+            # (docs/deployment.md). Answer them in GraphQL instead of uvicorn's plain-text 500;
+            # the cancellation has done its job, so the task ends normally.
+            if (task := asyncio.current_task()) is not None:
+                task.uncancel()
+            response = _error_response(
+                "the gateway is shutting down; retry the request",
+                ErrorCode.SHUTTING_DOWN,
+                503,
             )
         await response(scope, receive, send)
         _log_request(request, response.status_code, time.perf_counter() - started, calls, notices)
@@ -105,6 +110,14 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return render_page(request)
 
 
+def _error_response(message: str, code: ErrorCode, status: int) -> Response:
+    """A GraphQL-shaped error for a request that never produced a result."""
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]},
+        status_code=status,
+    )
+
+
 def _log_request(
     request: Request,
     status: int,
@@ -139,12 +152,6 @@ def _log_request(
     )
 
 
-def _circuit_state(adapter: ProviderAdapter) -> str:
-    http = getattr(adapter, "http", None)
-    breaker = getattr(http, "breaker", None)
-    return str(breaker.state) if breaker is not None else "unknown"
-
-
 def create_app(
     settings: Settings,
     *,
@@ -176,10 +183,11 @@ def create_app(
     )
 
     async def health(request: Request) -> Response:
-        """Liveness plus each provider's circuit: ``open`` means the gateway is failing fast
-        for that provider (its fields answer degraded), not that the gateway is down."""
+        """Liveness: the process answers. Each provider's circuit is shown, but ``open`` means
+        the gateway is failing fast for that provider (its fields answer degraded), not that
+        the gateway is down; ``/readyz`` says whether it can serve."""
         circuits = {
-            name: _circuit_state(adapter)
+            name: circuit_state(adapter)
             for name, adapter in sorted(request.app.state.adapters.items())
         }
         return JSONResponse(
@@ -190,6 +198,13 @@ def create_app(
                 "circuits": circuits,
             }
         )
+
+    async def ready(request: Request) -> Response:
+        """Readiness: 200 while at least one provider is usable (circuit not open, key not
+        rejected), else 503 with the same body, so a load balancer routes elsewhere."""
+        ok, providers = readiness(request.app.state.adapters)
+        body = {"status": "ready" if ok else "not_ready", "sandbox": settings.sandbox}
+        return JSONResponse({**body, "providers": providers}, status_code=200 if ok else 503)
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -210,6 +225,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/healthz", health),
+        Route("/readyz", ready),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
     ]
     if graphiql:

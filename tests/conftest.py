@@ -113,15 +113,17 @@ def build_simulators(dataset: Dataset) -> dict[str, Starlette]:
 
 @asynccontextmanager
 async def gateway_harness(
-    dataset: Dataset, settings: Settings | None = None
+    dataset: Dataset, settings: Settings | None = None, *, breaker_reset: float = 0.05
 ) -> AsyncIterator[GatewayHarness]:
+    """``breaker_reset``: seconds an open circuit stays open; short by default so a test's
+    outage does not outlive it, long for a test that reads an open circuit."""
     from gateway.server import create_app
 
     simulators = build_simulators(dataset)
     base = settings or Settings(providers=sandbox_settings())
     # Tests must not wait on real backoff: keep retries but make them instant.
     fast = {
-        name: tune(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=0.05)
+        name: tune(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=breaker_reset)
         for name, p in base.providers.items()
     }
     base = replace(base, providers=fast)

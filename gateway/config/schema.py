@@ -326,6 +326,17 @@ MODE: Final = Setting(
     choices=lambda: MODES,
 )
 
+DRAIN_SECONDS: Final = Setting(
+    "drain_seconds",
+    "drain_seconds",
+    number,
+    30.0,
+    "seconds requests in flight at SIGTERM/SIGINT may still take before they are answered "
+    "503 `SHUTTING_DOWN`",
+    env="CUSTOMER_GATEWAY_DRAIN_SECONDS",
+    at_least=0,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -333,6 +344,7 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     CORS_ORIGINS,
     FEDERATION_VERSION,
     LOG_FORMAT,
+    DRAIN_SECONDS,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

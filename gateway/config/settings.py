@@ -110,6 +110,8 @@ class Settings:
     log_format: str = s.LOG_FORMAT.default
     """``json``, ``text`` or ``auto`` (text when stderr is a terminal); ``serve --log-format``
     wins over it."""
+    drain_seconds: float = s.DRAIN_SECONDS.default
+    """On SIGTERM/SIGINT, how long requests in flight may still run (docs/deployment.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

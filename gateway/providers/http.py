@@ -23,6 +23,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
+from gateway.providers.health import ProviderHealth
 from gateway.providers.resilience import BreakerState, CircuitBreaker, Permit, RateLimiter
 from gateway.providers.upstream.classify import (
     TransportFailure,
@@ -121,6 +122,7 @@ class ProviderHTTP:
         self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
         self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
+        self.health = ProviderHealth()
 
     def __repr__(self) -> str:
         return f"ProviderHTTP(provider={self.provider!r}, base_url={self.settings.base_url!r})"
@@ -238,6 +240,7 @@ class ProviderHTTP:
         """One attempt; reports its verdict to the breaker and frees a probe on every exit."""
         try:
             outcome, provider_up = await self._send(upstream, deadline)
+            self.health.record(outcome, provider_up)  # /readyz: the one place outcomes are seen
             if provider_up is False:
                 self._record_failure(permit)
             elif provider_up is True:

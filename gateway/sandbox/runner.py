@@ -15,10 +15,12 @@ from starlette.types import ASGIApp
 
 START_TIMEOUT = 10.0
 """Seconds a server may take to start before it is given up on."""
+SIMULATOR_DRAIN = 1.0
+"""Seconds a stopping simulator (or test server) lets requests in flight finish."""
 
 
-def _config(app: ASGIApp, host: str, port: int, sock: socket.socket | None) -> uvicorn.Config:
-    return uvicorn.Config(
+def _config(app: ASGIApp, host: str, port: int, drain: float) -> uvicorn.Config:
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -29,8 +31,16 @@ def _config(app: ASGIApp, host: str, port: int, sock: socket.socket | None) -> u
         access_log=False,
         lifespan="auto",
         loop="asyncio",
-        timeout_graceful_shutdown=1,
     )
+    set_drain(config, drain)
+    return config
+
+
+def set_drain(config: uvicorn.Config, seconds: float) -> None:
+    """On shutdown uvicorn stops accepting, lets requests in flight run this long, then
+    cancels them (the gateway answers those 503 ``SHUTTING_DOWN``)."""
+    # uvicorn annotates whole seconds, but any number works (it goes to asyncio.wait_for).
+    config.timeout_graceful_shutdown = seconds  # type: ignore[assignment]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -57,26 +67,35 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
+def server_url(host: str, port: int) -> str:
+    """``http://host:port``, with an IPv6 address in brackets."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class LoopbackServer:
     """One uvicorn server for ``app`` inside the current event loop.
 
-    ``await start()`` returns once the server accepts connections; ``await stop()`` shuts it down
-    and closes the socket on every path. Also usable as ``async with``.
+    ``await start()`` returns once the server accepts connections; ``await stop()`` stops
+    accepting, lets requests in flight run up to ``drain`` seconds, and closes the socket on
+    every path. Also usable as ``async with``.
     """
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        drain: float = SIMULATOR_DRAIN,
+    ) -> None:
         self.sock = bind_socket(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
-        self.server = uvicorn.Server(_config(app, self.host, self.port, self.sock))
+        self.server = uvicorn.Server(_config(app, self.host, self.port, drain))
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return _url(self.host, self.port)
+        return server_url(self.host, self.port)
 
     async def _serve(self) -> None:
         try:
@@ -101,7 +120,8 @@ class LoopbackServer:
             raise
 
     async def stop(self) -> None:
-        """Stop serving and close the socket; safe to call twice or before :meth:`start`."""
+        """Stop serving (after the drain) and close the socket; safe to call twice or before
+        :meth:`start`."""
         self.server.should_exit = True
         try:
             if self._task is not None and not self._task.done():
@@ -131,7 +151,7 @@ class ThreadedServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sock = bind_socket(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
-        self.server = uvicorn.Server(_config(app, self.host, self.port, self.sock))
+        self.server = uvicorn.Server(_config(app, self.host, self.port, SIMULATOR_DRAIN))
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._exit_code: object = None
 
@@ -143,7 +163,7 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        return _url(self.host, self.port)
+        return server_url(self.host, self.port)
 
     def __enter__(self) -> ThreadedServer:
         self._thread.start()

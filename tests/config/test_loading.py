@@ -261,3 +261,11 @@ def test_log_format_from_the_file_and_the_environment(load: Load) -> None:
     assert load({"log_format": "text"}).log_format == "text"
     env = {"CUSTOMER_GATEWAY_LOG_FORMAT": "json"}
     assert load({"log_format": "text"}, env).log_format == "json"
+
+
+def test_drain_seconds_from_the_file_and_the_environment(load: Load) -> None:
+    assert load().drain_seconds == 30
+    assert load({"drain_seconds": 5}).drain_seconds == 5
+    assert (
+        load({"drain_seconds": 5}, {"CUSTOMER_GATEWAY_DRAIN_SECONDS": "0.5"}).drain_seconds == 0.5
+    )

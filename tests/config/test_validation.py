@@ -309,3 +309,10 @@ def test_an_unknown_log_format_is_refused(load: Load) -> None:
         load(None, {"CUSTOMER_GATEWAY_LOG_FORMAT": "xml"})
 
     assert "'xml'" in str(raised.value) and "auto, json, text" in str(raised.value)
+
+
+def test_a_negative_drain_is_refused(load: Load) -> None:
+    with pytest.raises(
+        ConfigError, match=r"CUSTOMER_GATEWAY_DRAIN_SECONDS: expected a number >= 0"
+    ):
+        load(None, {"CUSTOMER_GATEWAY_DRAIN_SECONDS": "-1"})

@@ -1,0 +1,120 @@
+"""``serve --workers N``: N gateway processes sharing one listening socket.
+
+uvicorn's supervisor does the work: the parent binds the socket once, starts the workers
+(``multiprocessing`` spawn), restarts one that dies, and on SIGTERM/SIGINT stops them all, each
+draining its requests in flight. Each worker builds its own app with :func:`app`. What a
+worker cannot work out alone (the sandbox simulators the parent runs, command-line options)
+travels in one private environment variable, :data:`WORKER_ENV`. State is per process: the
+idempotency store, breakers, rate limiters and request caches are not shared
+(docs/deployment.md#workers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from gateway.config import ProviderSettings, Settings, load_settings
+from gateway.sandbox.runner import bind_socket, server_url, set_drain
+
+__all__ = ["WORKER_ENV", "app", "ignore_sighup", "serve_workers"]
+
+logger = logging.getLogger("customer_gateway")
+
+WORKER_ENV = "_CUSTOMER_GATEWAY_WORKER"
+"""Internal, set by ``serve --workers`` for its workers: JSON with the log level, GraphiQL on or
+off, and the sandbox simulators' URLs and keys (or ``null`` on configured providers). Not a
+setting: never set it yourself."""
+
+
+def ignore_sighup() -> None:
+    """SIGHUP does not reload: settings are read once, at start-up (docs/deployment.md)."""
+    logger.warning(
+        "SIGHUP ignored: configuration is read at start-up; restart the gateway to apply changes"
+    )
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, except that SIGHUP is ignored as in a single process (uvicorn
+    would restart every worker, each reading the config file again but not the environment)."""
+
+    def handle_hup(self) -> None:
+        ignore_sighup()
+
+
+def app() -> Starlette:
+    """The app factory each worker runs (``gateway.workers:app``)."""
+    from gateway.logs import configure_logging
+    from gateway.server import create_app
+
+    spec = json.loads(os.environ[WORKER_ENV])
+    configure_logging(spec["log_level"], spec["log_format"])
+    settings = load_settings(mode=spec["mode"])
+    sandbox: Mapping[str, Mapping[str, str]] | None = spec["sandbox"]
+    if sandbox is not None:
+        # The parent's simulators, still in sandbox mode: same as a single process.
+        providers = {
+            name: ProviderSettings(name=name, base_url=p["base_url"], api_key=p["api_key"])
+            for name, p in sandbox.items()
+        }
+        settings = replace(settings, providers=providers)
+    return create_app(settings, graphiql=spec["graphiql"])
+
+
+async def serve_workers(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    graphiql: bool,
+    log_level: str,
+    log_format: str,
+    started: Callable[[str], None],
+) -> None:
+    """Serve ``workers`` processes on ``host:port`` until SIGTERM/SIGINT; ``started`` gets the
+    URL once the socket listens. ``settings`` are the parent's: its sandbox providers (when
+    ``settings.sandbox``) and drain are passed on."""
+    sock = bind_socket(host, port)
+    try:
+        os.environ[WORKER_ENV] = json.dumps(
+            {
+                "log_level": log_level,
+                "log_format": log_format,
+                "mode": settings.mode,
+                "graphiql": graphiql,
+                "sandbox": {
+                    name: {"base_url": p.base_url, "api_key": p.api_key}
+                    for name, p in settings.providers.items()
+                }
+                if settings.sandbox
+                else None,
+            }
+        )
+        config = uvicorn.Config(
+            "gateway.workers:app",
+            factory=True,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        set_drain(config, settings.drain_seconds)
+        supervisor = _Supervisor(config, sockets=[sock])  # signal handlers: the main thread
+        started(server_url(*sock.getsockname()[:2]))
+        # The supervisor blocks; the event loop keeps serving the sandbox meanwhile.
+        await asyncio.to_thread(supervisor.run)
+        if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+            raise SystemExit("customer-gateway: a worker failed to start (its error is above)")
+    finally:
+        sock.close()
+        os.environ.pop(WORKER_ENV, None)
