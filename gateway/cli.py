@@ -151,6 +151,7 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
 async def _run_serve(args: argparse.Namespace) -> None:
     from gateway.sandbox.runner import LoopbackServer
     from gateway.server import create_app
+    from gateway.telemetry.exposition import metrics_app
 
     settings = load_settings()
     cluster: SandboxCluster | None = None
@@ -161,7 +162,13 @@ async def _run_serve(args: argparse.Namespace) -> None:
     app = create_app(settings, graphiql=not args.no_graphiql)
     server = LoopbackServer(app, host=args.host, port=args.port)
     await server.start()
+    metrics: LoopbackServer | None = None
     try:
+        if settings.metrics_address is not None:
+            # Its own address: /metrics is not for the API's clients (docs/operations.md).
+            registry = app.state.telemetry.metrics.registry
+            metrics = LoopbackServer(metrics_app(registry), *settings.metrics_address)
+            await metrics.start()
         where = "the built-in sandbox" if cluster else "the configured providers"
         print(f"customer-gateway on {where}", flush=True)
         if cluster:
@@ -170,9 +177,13 @@ async def _run_serve(args: argparse.Namespace) -> None:
         print(f"GraphQL endpoint: {server.url}/graphql", flush=True)
         if not args.no_graphiql:
             print(f"Open GraphiQL in your browser: {server.url}/graphql", flush=True)
+        if metrics:
+            print(f"Prometheus metrics: {metrics.url}/metrics", flush=True)
         print("Ctrl-C stops.", flush=True)
         await _wait_for_signal()
     finally:
+        if metrics:
+            await metrics.stop()
         await server.stop()
         if cluster:
             await cluster.stop()

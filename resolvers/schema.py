@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.config import DEFAULT_FEDERATION_VERSION
+from gateway.telemetry.operations import OperationObserver
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors
@@ -68,6 +69,8 @@ def _schema(federation_version: str) -> GatewaySchema:
         mutation=Mutation,
         types=[Customer],
         extensions=[
+            # First, so the operation's span covers parsing and validation too.
+            OperationObserver,
             GatewayErrors,
             ParserCache,
             ValidationCache,

@@ -104,6 +104,9 @@ class Settings:
     """Browser origins allowed to call the API (CORS); empty = same-origin only."""
     federation_version: str = s.FEDERATION_VERSION.default
     """The Apollo Federation version the subgraph SDL links (``@link(url: ".../v2.9")``)."""
+    metrics_address: tuple[str, int] | None = s.METRICS_ADDRESS.default
+    """``(host, port)`` where ``serve`` answers ``GET /metrics``, apart from the API; ``None``
+    is off (docs/operations.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
