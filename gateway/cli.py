@@ -244,6 +244,11 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
     from gateway.config.modes import check_host
 
     check_host(settings, args.host)
+    if args.workers > 1 and settings.metrics_address is not None:
+        raise ConfigError(
+            "metrics_address with --workers: each worker process keeps its own counters, so one "
+            "/metrics listener would show a single worker; serve one process per port to scrape"
+        )
     if args.drain is not None:
         settings = replace(settings, drain_seconds=args.drain)
     cluster: SandboxCluster | None = None
@@ -296,22 +301,36 @@ async def _serve_one(
     """One process: the gateway in this event loop, beside the sandbox (if any)."""
     from gateway.sandbox.runner import LoopbackServer
     from gateway.server import create_app
+    from gateway.telemetry.exposition import metrics_app
 
     app = create_app(settings, graphiql=not args.no_graphiql)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     await server.start()
+    metrics: LoopbackServer | None = None
     try:
+        if settings.metrics_address is not None:
+            # Its own address: /metrics is not for the API's clients (docs/operations.md).
+            registry = app.state.telemetry.metrics.registry
+            metrics = LoopbackServer(metrics_app(registry), *settings.metrics_address)
+            await metrics.start()
         stop = _stop_on_signals(ignore_hup=True)
-        _print_started(args, server.url, cluster)
+        _print_started(args, server.url, cluster, metrics.url if metrics else None)
         await stop.wait()
         logger.info(
             "stopping: requests in flight have %gs to finish (drain)", settings.drain_seconds
         )
     finally:
+        if metrics is not None:
+            await metrics.stop()
         await server.stop()
 
 
-def _print_started(args: argparse.Namespace, url: str, cluster: SandboxCluster | None) -> None:
+def _print_started(
+    args: argparse.Namespace,
+    url: str,
+    cluster: SandboxCluster | None,
+    metrics_url: str | None = None,
+) -> None:
     from gateway.config.modes import SANDBOX_BANNER
 
     where = "the built-in sandbox" if cluster else "the configured providers"
@@ -324,6 +343,8 @@ def _print_started(args: argparse.Namespace, url: str, cluster: SandboxCluster |
     print(f"GraphQL endpoint: {url}/graphql", flush=True)
     if not args.no_graphiql:
         print(f"Open GraphiQL in your browser: {url}/graphql", flush=True)
+    if metrics_url is not None:
+        print(f"Prometheus metrics: {metrics_url}/metrics", flush=True)
     print("Ctrl-C stops.", flush=True)
 
 

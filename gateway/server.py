@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 from cross_web import HTTPException
+from opentelemetry.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -33,6 +34,9 @@ from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
+from gateway.telemetry.app import Telemetry
+from gateway.telemetry.exposition import metrics_endpoint
+from gateway.telemetry.operations import OperationTelemetry
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
 from resolvers.errors import finalise_errors
@@ -158,15 +162,29 @@ def create_app(
     adapters: Mapping[str, ProviderAdapter] | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     graphiql: bool = True,
+    metrics: bool = False,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
-    (one pooled HTTP client each) and closes them on shutdown."""
+    (one pooled HTTP client each) and closes them on shutdown.
+
+    Telemetry (docs/operations.md): the app's metrics live in ``app.state.telemetry``, served
+    on the API itself only with ``metrics=True`` (tests; ``serve`` uses a separate address).
+    Traces go to ``tracer_provider``, or as the ``OTEL_*`` variables configure (off by default).
+    """
+    telemetry = (
+        Telemetry(tracer_provider=tracer_provider)
+        if tracer_provider is not None
+        else Telemetry.from_env()
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = adapters is None
         app.state.adapters = (
-            build_adapters(settings, transports=transports) if owned else dict(adapters or {})
+            build_adapters(settings, transports=transports, telemetry=telemetry.upstream)
+            if owned
+            else dict(adapters or {})
         )
         try:
             yield
@@ -174,6 +192,7 @@ def create_app(
             if owned:
                 for adapter in app.state.adapters.values():
                     await adapter.aclose()
+            await telemetry.aclose()
 
     graphql_app = GatewayGraphQL(
         build_schema(settings.federation_version),
@@ -226,16 +245,15 @@ def create_app(
         Route("/", root),
         Route("/healthz", health),
         Route("/readyz", ready),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/graphql", OperationTelemetry(graphql_app, telemetry), methods=["GET", "POST"]),
     ]
+    if metrics:
+        routes.append(Route("/metrics", metrics_endpoint(telemetry.metrics.registry)))
     if graphiql:
         routes.append(Mount(STATIC_PATH, static_files(), name="graphiql-static"))
-    app = Starlette(
-        middleware=middleware,
-        routes=routes,
-        lifespan=lifespan,
-    )
+    app = Starlette(middleware=middleware, routes=routes, lifespan=lifespan)
     app.state.settings = settings
+    app.state.telemetry = telemetry
     # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
     app.state.idempotency = IdempotencyStore[MutationResult]()
     return app

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext, Info
 
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from gateway.errors import InvalidInput
+from gateway.telemetry.operations import OperationObserver
 from resolvers.cost import QueryCost
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
@@ -117,6 +118,8 @@ def _schema(federation_version: str) -> GatewaySchema:
         mutation=Mutation,
         types=[Customer],
         extensions=[
+            # First, so the operation's span covers parsing and validation too.
+            OperationObserver,
             GatewayErrors,
             OperationName,
             ParserCache,

@@ -78,6 +78,7 @@ class GatewayHarness:
     client: httpx.AsyncClient
     simulators: dict[str, Starlette]
     settings: Settings
+    app: Starlette
 
     async def query(
         self, query: str, variables: dict[str, Any] | None = None, *, status: int = 200
@@ -113,10 +114,15 @@ def build_simulators(dataset: Dataset) -> dict[str, Starlette]:
 
 @asynccontextmanager
 async def gateway_harness(
-    dataset: Dataset, settings: Settings | None = None, *, breaker_reset: float = 0.05
+    dataset: Dataset,
+    settings: Settings | None = None,
+    *,
+    breaker_reset: float = 0.05,
+    **app_options: Any,
 ) -> AsyncIterator[GatewayHarness]:
     """``breaker_reset``: seconds an open circuit stays open; short by default so a test's
-    outage does not outlive it, long for a test that reads an open circuit."""
+    outage does not outlive it, long for a test that reads an open circuit. ``app_options`` go
+    to ``create_app`` (``metrics=True``, ``tracer_provider=...``)."""
     from gateway.server import create_app
 
     simulators = build_simulators(dataset)
@@ -128,14 +134,14 @@ async def gateway_harness(
     }
     base = replace(base, providers=fast)
     transports = {name: httpx.ASGITransport(app=app) for name, app in simulators.items()}
-    app = create_app(base, transports=transports)
+    app = create_app(base, transports=transports, **app_options)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://gateway"
         ) as client,
     ):
-        yield GatewayHarness(client=client, simulators=simulators, settings=base)
+        yield GatewayHarness(client=client, simulators=simulators, settings=base, app=app)
 
 
 @pytest.fixture(scope="session")

@@ -304,3 +304,14 @@ def test_config_check_exits_2_on_a_configuration_error() -> None:
     assert "STRPE_API_KEY (did you mean STRIPE_API_KEY?)" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_address_with_workers_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUSTOMER_GATEWAY_METRICS_ADDRESS", "127.0.0.1:0")
+
+    code = main(["serve", "--workers", "2", "--port", "0", "--sandbox-base-port", "0"])
+
+    assert code == 2
+    assert "metrics_address with --workers" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from gateway.config.casts import (
     Invalid,
@@ -58,6 +59,22 @@ def _origins(raw: object, from_env: bool) -> tuple[str, ...]:
         except Invalid as exc:
             raise Invalid(exc.expected, f"[{index}]", item) from None
     return tuple(item.strip() for item in items)
+
+
+def _bind_address(raw: object, from_env: bool) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:9464`` for IPv6; port 0 picks a free one), or blank for off."""
+    value = text(raw, from_env).strip()
+    if not value:
+        return None
+    expected = "host:port such as 127.0.0.1:9464 ([::1]:9464 for IPv6), or empty for off"
+    parts = urlsplit(f"//{value}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise Invalid(expected) from None
+    if not parts.hostname or port is None or parts.username or parts.path or parts.query:
+        raise Invalid(expected)
+    return parts.hostname, port
 
 
 def _field_priority(raw: object, from_env: bool) -> dict[str, tuple[str, ...]]:
@@ -279,6 +296,15 @@ CORS_ORIGINS: Final[Setting[tuple[str, ...]]] = Setting(
     env="CUSTOMER_GATEWAY_CORS_ORIGINS",
 )
 
+METRICS_ADDRESS: Final[Setting[tuple[str, int] | None]] = Setting(
+    "metrics_address",
+    "metrics_address",
+    _bind_address,
+    None,
+    "address `serve` answers `GET /metrics` on (Prometheus), apart from the API; empty = off",
+    env="CUSTOMER_GATEWAY_METRICS_ADDRESS",
+)
+
 DEFAULT_FEDERATION_VERSION: Final = "2.9"
 """The newest federation link both Apollo's and The Guild's (Hive Gateway's) composers accept:
 The Guild's rejects v2.10 and later with ``UNKNOWN_FEDERATION_LINK_VERSION``."""
@@ -345,6 +371,7 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     FEDERATION_VERSION,
     LOG_FORMAT,
     DRAIN_SECONDS,
+    METRICS_ADDRESS,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

@@ -112,6 +112,9 @@ class Settings:
     wins over it."""
     drain_seconds: float = s.DRAIN_SECONDS.default
     """On SIGTERM/SIGINT, how long requests in flight may still run (docs/deployment.md)."""
+    metrics_address: tuple[str, int] | None = s.METRICS_ADDRESS.default
+    """``(host, port)`` where ``serve`` answers ``GET /metrics``, apart from the API; ``None``
+    is off (docs/operations.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from typing import ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import httpx
 
@@ -19,10 +19,15 @@ from gateway.model import CustomerRecord, Lookup
 from gateway.providers.coerce import email_key
 from gateway.providers.contract import Capabilities
 from gateway.providers.http import ErrorParser, ProviderHTTP, json_error_parser
+from gateway.telemetry.labels import upstream_kind, upstream_operation
+from gateway.telemetry.upstream import NO_TELEMETRY, UpstreamTelemetry
 
 _T = TypeVar("_T")
 
 JSON_ERROR_PARSER: Final = json_error_parser(("error", "message"))
+
+_LABELLED: Final = {"list_page": "list", "create": "create", "update": "update", "delete": "delete"}
+"""Adapter methods whose upstream calls carry the method's kind as their ``lookup`` label."""
 """Reads ``{"error": {"message", "code"|"type"}}``, the Stripe-style shape several providers use."""
 
 
@@ -47,6 +52,10 @@ class HTTPAdapter:
     with :meth:`fetch_one` (one value per upstream call) or by overriding
     :meth:`resolve_many` (several values per call). Nothing requires a provider to use it:
     the contract is :class:`~gateway.providers.base.ProviderAdapter`.
+
+    Upstream calls are labelled for metrics and traces (:mod:`gateway.telemetry.labels`) with
+    what they serve: :meth:`lookup` by its ``Lookup``, and a subclass's ``list_page``,
+    ``create``, ``update`` and ``delete`` by their names, wrapped when the subclass is defined.
     """
 
     name: str
@@ -57,12 +66,19 @@ class HTTPAdapter:
     """Whether lookup values are sent (and compared) trimmed; ``False`` where the exact text is
     the value (a Lago external id) or decides how the provider reads it (FirstOfficer)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method, kind in _LABELLED.items():
+            if method in cls.__dict__:
+                setattr(cls, method, upstream_operation(kind)(cls.__dict__[method]))
+
     def __init__(
         self,
         settings: ProviderSettings,
         identity: IdentitySettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        telemetry: UpstreamTelemetry = NO_TELEMETRY,
     ) -> None:
         self.identity = identity or IdentitySettings()
         self.http = ProviderHTTP(
@@ -71,6 +87,7 @@ class HTTPAdapter:
             error_parser=self.error_parser(),
             default_headers=self.default_headers,
             transport=transport,
+            telemetry=telemetry,
         )
 
     def __repr__(self) -> str:
@@ -119,7 +136,8 @@ class HTTPAdapter:
         for key, value in zip(keys, values, strict=True):
             if key is not None:
                 distinct.setdefault(key, self.lookup_value(value))
-        found = await self.resolve_many(by, distinct) if distinct else {}
+        with upstream_kind(by.value):
+            found = await self.resolve_many(by, distinct) if distinct else {}
         return [list(found.get(key, ())) if key is not None else [] for key in keys]
 
     async def resolve_many(

@@ -3,7 +3,9 @@
 Each provider gets one :class:`ProviderHTTP`: a long-lived ``httpx.AsyncClient`` plus timeouts,
 an overall deadline, retries with backoff (reads always; writes only under an idempotency key),
 a concurrency cap, a client-side rate limit and a circuit breaker. Every failure leaves as a
-:class:`ProviderError`; the API key never appears in one.
+:class:`ProviderError`; the API key never appears in one. Attempts, retries, circuit openings and
+rate-limit waits are reported to the :class:`~gateway.telemetry.upstream.UpstreamTelemetry` it
+is built with (metrics and spans; nothing by default).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from gateway.providers.upstream.request import (
 )
 from gateway.providers.upstream.retry import may_retry, retry_delay
 from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
+from gateway.telemetry.upstream import NO_TELEMETRY, Attempt, UpstreamTelemetry
 
 __all__ = [
     "ErrorParser",
@@ -93,6 +96,7 @@ class ProviderHTTP:
         error_parser: ErrorParser,
         default_headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        telemetry: UpstreamTelemetry = NO_TELEMETRY,
     ) -> None:
         self.settings = settings
         self.provider = settings.name
@@ -123,6 +127,8 @@ class ProviderHTTP:
         self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
         self.health = ProviderHealth()
+        self.telemetry = telemetry
+        telemetry.watch_circuit(self.provider, self.breaker)
 
     def __repr__(self) -> str:
         return f"ProviderHTTP(provider={self.provider!r}, base_url={self.settings.base_url!r})"
@@ -200,7 +206,7 @@ class ProviderHTTP:
                     code="circuit_open",
                 )
             try:
-                return await self._attempt(permit, upstream, deadline)
+                return await self._attempt(permit, upstream, deadline, attempt)
             except ProviderError as exc:
                 last = exc
             delay = retry_delay(
@@ -213,6 +219,7 @@ class ProviderHTTP:
             )
             if delay is None:
                 raise last
+            self.telemetry.retry(self.provider, last.kind.value)
             logger.info(
                 "retrying %s %s on %s after %s (attempt %d, wait %.2fs)",
                 upstream.method,
@@ -236,11 +243,16 @@ class ProviderHTTP:
         # Raised outside the except block: no httpx exception rides along as context.
         raise self._error(ErrorKind.BAD_REQUEST, invalid)
 
-    async def _attempt(self, permit: Permit, upstream: UpstreamRequest, deadline: float) -> Any:
-        """One attempt; reports its verdict to the breaker and frees a probe on every exit."""
+    async def _attempt(
+        self, permit: Permit, upstream: UpstreamRequest, deadline: float, number: int
+    ) -> Any:
+        """One attempt (``number`` 0 is the first); reports its verdict to the breaker and to
+        telemetry, and frees a probe on every exit."""
+        call = self.telemetry.attempt(self.provider, upstream.method, number)
         try:
-            outcome, provider_up = await self._send(upstream, deadline)
+            outcome, provider_up = await self._send(upstream, deadline, call)
             self.health.record(outcome, provider_up)  # /readyz: the one place outcomes are seen
+            call.done(outcome.kind.value if isinstance(outcome, ProviderError) else None)
             if provider_up is False:
                 self._record_failure(permit)
             elif provider_up is True:
@@ -249,6 +261,7 @@ class ProviderHTTP:
                 raise outcome
             return outcome
         finally:
+            call.close()  # ends the span of an attempt cancelled on its way
             # No-op after a verdict; frees the slot after a cancellation or a local timeout.
             self.breaker.release_probe(permit)
 
@@ -270,6 +283,7 @@ class ProviderHTTP:
         before = self.breaker.state
         self.breaker.record_failure(permit)
         if before is not BreakerState.OPEN and self.breaker.state is BreakerState.OPEN:
+            self.telemetry.circuit_opened(self.provider)
             logger.warning(
                 "circuit opened for %s after %d consecutive failures; next probe in %.1fs",
                 self.provider,
@@ -277,7 +291,9 @@ class ProviderHTTP:
                 self.breaker.retry_in(),
             )
 
-    async def _send(self, upstream: UpstreamRequest, deadline: float) -> tuple[Any, bool | None]:
+    async def _send(
+        self, upstream: UpstreamRequest, deadline: float, call: Attempt
+    ) -> tuple[Any, bool | None]:
         """Send once within the deadline.
 
         Returns the decoded body or a :class:`ProviderError`, and the breaker's verdict: ``True``
@@ -293,7 +309,8 @@ class ProviderHTTP:
         failure: TransportFailure | None = None
         try:
             async with asyncio.timeout(remaining):
-                await self.rate_limiter.acquire()
+                waited = await self.rate_limiter.acquire()
+                self.telemetry.rate_limited(self.provider, waited)
                 async with self._semaphore:
                     sending = True
                     if (calls := _upstream_calls.get()) is not None:
@@ -304,8 +321,10 @@ class ProviderHTTP:
                         data=upstream.form,
                         content=upstream.content,
                         json=upstream.json_body,
-                        headers=upstream.headers,
+                        # telemetry: the attempt's clock and span start here (+ traceparent)
+                        headers=call.sending(upstream.headers),
                     )
+                    call.answered(response.status_code)
         except TimeoutError:
             if not sending:
                 # Queued behind our own cap or rate limit: no verdict on the provider.

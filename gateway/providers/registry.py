@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Final
 
 from gateway.providers import chartmogul, firstofficer, lago, stripe, tofupay
 from gateway.providers.spec import ProviderSpec
+from gateway.telemetry.upstream import NO_TELEMETRY
 
 if TYPE_CHECKING:
     import httpx
 
     from gateway.config import IdentitySettings, ProviderSettings, Settings
     from gateway.providers.contract import ProviderAdapter
+    from gateway.telemetry.upstream import UpstreamTelemetry
 
 SPECS: Final[tuple[ProviderSpec, ...]] = (
     stripe.SPEC,
@@ -49,11 +51,13 @@ def build_adapters(
     settings: Settings,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    telemetry: UpstreamTelemetry | None = None,
 ) -> dict[str, ProviderAdapter]:
-    """One adapter (and so one pooled HTTP client) per enabled provider."""
+    """One adapter (and so one pooled HTTP client) per enabled provider, reporting to
+    ``telemetry`` (nothing when ``None``)."""
     return {
         provider.name: make_adapter(
-            provider, settings.identity, (transports or {}).get(provider.name)
+            provider, settings.identity, (transports or {}).get(provider.name), telemetry
         )
         for provider in settings.enabled()
     }
@@ -63,5 +67,8 @@ def make_adapter(
     provider: ProviderSettings,
     identity: IdentitySettings,
     transport: httpx.AsyncBaseTransport | None = None,
+    telemetry: UpstreamTelemetry | None = None,
 ) -> ProviderAdapter:
-    return spec(provider.name).adapter(provider, identity, transport=transport)
+    return spec(provider.name).adapter(
+        provider, identity, transport=transport, telemetry=telemetry or NO_TELEMETRY
+    )

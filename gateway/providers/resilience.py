@@ -172,13 +172,18 @@ class RateLimiter:
             return 0.0
         return (1 - self._tokens) / self.rate
 
-    async def acquire(self) -> None:
-        """Wait for a token; waiters are served in arrival order."""
+    async def acquire(self) -> float:
+        """Wait for a token; waiters are served in arrival order. Returns the seconds waited,
+        in line or for the bucket to refill (0 when a token was there)."""
         if self.rate <= 0:
-            return
+            return 0.0
+        started = self._clock()
+        waited = self._lock.locked()
         async with self._lock:
             while (wait := self.try_acquire()) > 0:
+                waited = True
                 await self._sleep(wait)
+        return self._clock() - started if waited else 0.0
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from gateway.config import IdentitySettings, ProviderSettings
     from gateway.providers.contract import Capabilities, ProviderAdapter
+    from gateway.telemetry.upstream import UpstreamTelemetry
 
 __all__ = [
     "AdapterFactory",
@@ -46,7 +47,8 @@ class WritePhase(enum.Enum):
 
 
 class AdapterFactory(Protocol):
-    """An adapter class (or any callable) building one provider's client."""
+    """An adapter class (or any callable) building one provider's client; ``telemetry``
+    receives its upstream calls' metrics and spans (``HTTPAdapter`` hands it to its client)."""
 
     capabilities: Capabilities
 
@@ -56,6 +58,7 @@ class AdapterFactory(Protocol):
         identity: IdentitySettings | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        telemetry: UpstreamTelemetry = ...,
     ) -> ProviderAdapter: ...
 
 

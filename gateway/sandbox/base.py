@@ -45,7 +45,7 @@ class LoggedRequest:
 
 
 # Headers kept in the request log; credentials are never logged.
-_LOGGED_HEADERS = ("idempotency-key", "content-type", "stripe-version", "user-agent")
+_LOGGED_HEADERS = ("idempotency-key", "content-type", "stripe-version", "user-agent", "traceparent")
 
 
 @dataclass(slots=True)

@@ -219,6 +219,14 @@ async def test_concurrent_waiters_are_paced_in_order() -> None:
     assert sum(clock.sleeps) == pytest.approx(0.04)
 
 
+async def test_acquire_returns_the_seconds_waited() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(10.0, 1, clock=clock, sleep=clock.sleep)
+    assert await limiter.acquire() == 0.0
+    assert await limiter.acquire() == pytest.approx(0.1)
+    assert await RateLimiter(0.0, 1, clock=clock, sleep=clock.sleep).acquire() == 0.0
+
+
 async def test_real_clock_limiter_waits_a_few_ms() -> None:
     limiter = RateLimiter(200.0, 1)
     loop = asyncio.get_running_loop()
