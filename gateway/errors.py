@@ -24,6 +24,15 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     SHUTTING_DOWN = "SHUTTING_DOWN"
     """The gateway stopped while the request ran (the shutdown drain ran out); retry elsewhere."""
+    # persisted queries and trusted documents (gateway/documents)
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    """APQ: the hash is not known (yet); the client resends it with the query (Apollo's code)."""
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    """APQ is off (``apq_cache_size`` 0); the client stops sending hashes (Apollo's code)."""
+    PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+    """Trusted documents only: the request names a document id that is not registered."""
+    QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
+    """Trusted documents only: the request sends a query whose text is not registered."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from opentelemetry.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,11 +20,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
 from gateway.config import Settings
 from gateway.core.context import RequestContext
+from gateway.documents import DocumentRefused, PersistedDocuments, names_document
 from gateway.errors import ErrorCode
 from gateway.graphiql import STATIC_PATH, render_page, static_files
 from gateway.providers.contract import ProviderAdapter
@@ -50,6 +52,10 @@ access_log = logging.getLogger("customer_gateway.access")
 class GatewayGraphQL(GraphQL[RequestContext, None]):
     """Strawberry's ASGI view with a fresh :class:`RequestContext` (and loaders) per request."""
 
+    def __init__(self, schema: Any, *, documents: PersistedDocuments, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.documents = documents
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
@@ -59,6 +65,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         try:
             with count_upstream_calls() as calls, collect_notices() as notices:
                 response = await self.run(request)
+        except DocumentRefused as exc:  # APQ / trusted documents (gateway/documents)
+            response = _error_response(exc.message, exc.code, exc.status, exc.headers)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
             response = _error_response(exc.reason, ErrorCode.BAD_REQUEST, exc.status_code)
@@ -75,6 +83,21 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             )
         await response(scope, receive, send)
         _log_request(request, response.status_code, time.perf_counter() - started, calls, notices)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """Strawberry's parsing, then the query a persisted-query hash or a trusted document
+        id names (or :class:`DocumentRefused`). This is the one point between reading the
+        body and parsing the query (``AsyncBaseHTTPView.run`` calls it, then executes)."""
+        data = await super().parse_http_body(request)
+        return await self.documents.resolve_http(request, data)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A GET naming a document by hash or id (no ``query``) is an operation, not the page."""
+        return super().should_render_graphql_ide(request) and not names_document(
+            request.query_params
+        )
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         state = request.app.state
@@ -114,11 +137,14 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return render_page(request)
 
 
-def _error_response(message: str, code: ErrorCode, status: int) -> Response:
+def _error_response(
+    message: str, code: ErrorCode, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
     """A GraphQL-shaped error for a request that never produced a result."""
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -132,7 +158,7 @@ def _log_request(
     """One line per GraphQL request: who asked what, what it cost upstream and in time, and
     which providers degraded (those the response lists in ``extensions.degradedProviders``).
     Never the query text, variables or bodies: they may hold personal data."""
-    if request.method == "GET" and "query" not in request.query_params:
+    if request.method == "GET" and not names_document(request.query_params):
         return  # the GraphiQL page, not an operation
     context: RequestContext | None = getattr(request.state, "gateway_context", None)
     failed = context.degraded if context is not None else {}
@@ -196,6 +222,8 @@ def create_app(
 
     graphql_app = GatewayGraphQL(
         build_schema(settings.federation_version),
+        # APQ store and trusted documents, per app (per process): docs/security.md
+        documents=PersistedDocuments.from_settings(settings),
         graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=True,
         subscription_protocols=(),

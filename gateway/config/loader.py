@@ -95,6 +95,7 @@ def load_settings(
             "to the config file. Live mode never falls back to the sandbox."
         )
     _check_named_providers_are_on(settings, top, sections, env)
+    _check_trusted_documents(settings)
     return settings
 
 
@@ -151,6 +152,14 @@ def _check_link_rules(identity: IdentitySettings) -> None:
                     f"identity.link_rules.{namespace}[{index}]: expected a rule on one of "
                     f"{', '.join(BY_NAME)}, got {text!r}"
                 )
+
+
+def _check_trusted_documents(settings: Settings) -> None:
+    """Load the trusted-documents manifest now, as the app will, so a missing file, a document
+    that does not parse or an id that is not its hash stops start-up (and ``config check``)."""
+    from gateway.documents import PersistedDocuments
+
+    PersistedDocuments.from_settings(settings)
 
 
 def _check_named_providers_are_on(

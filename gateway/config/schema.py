@@ -363,6 +363,33 @@ DRAIN_SECONDS: Final = Setting(
     at_least=0,
 )
 
+APQ_CACHE_SIZE: Final = Setting(
+    "apq_cache_size",
+    "apq_cache_size",
+    integer,
+    1000,
+    "queries remembered for Automatic Persisted Queries (least recently used dropped first; "
+    "per process); 0 turns APQ off",
+    env="CUSTOMER_GATEWAY_APQ_CACHE_SIZE",
+    at_least=0,
+)
+TRUSTED_DOCUMENTS: Final = Setting(
+    "trusted_documents",
+    "trusted_documents",
+    text,
+    "",
+    "path of the persisted-documents manifest the frontend build produces (JSON); empty = none",
+    env="CUSTOMER_GATEWAY_TRUSTED_DOCUMENTS",
+)
+TRUSTED_DOCUMENTS_ONLY: Final = Setting(
+    "trusted_documents_only",
+    "trusted_documents_only",
+    boolean,
+    False,
+    "run only the documents registered in `trusted_documents`; refuse every other query",
+    env="CUSTOMER_GATEWAY_TRUSTED_DOCUMENTS_ONLY",
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -372,6 +399,9 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     LOG_FORMAT,
     DRAIN_SECONDS,
     METRICS_ADDRESS,
+    APQ_CACHE_SIZE,
+    TRUSTED_DOCUMENTS,
+    TRUSTED_DOCUMENTS_ONLY,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

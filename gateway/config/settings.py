@@ -115,6 +115,12 @@ class Settings:
     metrics_address: tuple[str, int] | None = s.METRICS_ADDRESS.default
     """``(host, port)`` where ``serve`` answers ``GET /metrics``, apart from the API; ``None``
     is off (docs/operations.md)."""
+    apq_cache_size: int = s.APQ_CACHE_SIZE.default
+    """Queries remembered for Automatic Persisted Queries, per process; 0 = APQ off."""
+    trusted_documents: str = s.TRUSTED_DOCUMENTS.default
+    """Path of the persisted-documents manifest (gateway/documents); empty = none."""
+    trusted_documents_only: bool = s.TRUSTED_DOCUMENTS_ONLY.default
+    """Refuse every query that is not a registered document (docs/security.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
