@@ -17,6 +17,8 @@ from typing import Any, Final
 class ErrorCode(enum.StrEnum):
     # requests the gateway could not run
     BAD_REQUEST = "BAD_REQUEST"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    """An HTTP method the path does not take (405, with ``Allow``)."""
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     QUERY_TOO_LARGE = "QUERY_TOO_LARGE"

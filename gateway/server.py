@@ -29,6 +29,16 @@ from gateway.core.context import RequestContext
 from gateway.documents import DocumentRefused, PersistedDocuments, names_document
 from gateway.errors import ErrorCode
 from gateway.graphiql import STATIC_PATH, render_page, static_files
+from gateway.http_errors import (
+    EXCEPTION_HANDLERS,
+    GRAPHQL_RESPONSE_JSON,
+    decode_json,
+    error_body,
+    error_response,
+    media_type,
+    never_executed,
+    request_error,
+)
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
@@ -43,8 +53,6 @@ from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
 from resolvers.errors import finalise_errors
 from resolvers.schema import build_schema
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 access_log = logging.getLogger("customer_gateway.access")
 
@@ -66,10 +74,16 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             with count_upstream_calls() as calls, collect_notices() as notices:
                 response = await self.run(request)
         except DocumentRefused as exc:  # APQ / trusted documents (gateway/documents)
-            response = _error_response(exc.message, exc.code, exc.status, exc.headers)
+            response = error_response(
+                exc.message,
+                exc.code,
+                exc.status,
+                headers=exc.headers,
+                media=media_type(request.headers),
+            )
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
-            response = _error_response(exc.reason, ErrorCode.BAD_REQUEST, exc.status_code)
+            response = request_error(request, exc.status_code, exc.reason)
         except asyncio.CancelledError:
             # uvicorn cancels the requests still running when the shutdown drain runs out
             # (docs/deployment.md). Answer them in GraphQL instead of uvicorn's plain-text 500;
@@ -108,19 +122,23 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         request.state.gateway_context = context
         return context
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Malformed JSON (bad UTF-8, too deep, huge numbers, not an object) is a 400."""
+        return decode_json(data)
+
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        """GraphQL-over-HTTP: a request that never executed (parse/validation/variables) is a
-        400 for clients that accept ``application/graphql-response+json``."""
+        """GraphQL-over-HTTP: clients that accept ``application/graphql-response+json`` get it,
+        and for them a request that never executed (parse, validation, variables, limits) is a
+        400 without a ``data`` entry."""
         context = getattr(request.state, "gateway_context", None)
         result.errors = finalise_errors(result.errors, context.degraded if context else {})
-        if (
-            result.data is None
-            and result.errors
-            and GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
-        ):
-            request.state.sub_response.status_code = 400
+        response = await super().process_result(request, result)
+        if media_type(request.headers) == GRAPHQL_RESPONSE_JSON:
             request.state.sub_response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
-        return await super().process_result(request, result)
+            if never_executed(result):
+                request.state.sub_response.status_code = 400
+                response.pop("data", None)
+        return response
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -137,15 +155,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         return render_page(request)
 
 
-def _error_response(
-    message: str, code: ErrorCode, status: int, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A GraphQL-shaped error for a request that never produced a result."""
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code.value}}]},
-        status_code=status,
-        headers=headers,
-    )
+def _error_response(message: str, code: ErrorCode, status: int) -> Response:
+    """A GraphQL-shaped error for a request cut short while it ran (``data`` is null)."""
+    return JSONResponse({"data": None, **error_body(message, code)}, status_code=status)
 
 
 def _log_request(
@@ -269,17 +281,28 @@ def create_app(
                 max_age=600,
             )
         )
+    graphql_route = Route(
+        "/graphql", OperationTelemetry(graphql_app, telemetry), methods=["GET", "POST"]
+    )
+    # [i9-http] Starlette adds HEAD to GET routes, but Strawberry has no HEAD: a 405 like PUT.
+    graphql_route.methods = {"GET", "POST"}
     routes: list[BaseRoute] = [
         Route("/", root),
         Route("/healthz", health),
         Route("/readyz", ready),
-        Route("/graphql", OperationTelemetry(graphql_app, telemetry), methods=["GET", "POST"]),
+        graphql_route,
     ]
     if metrics:
         routes.append(Route("/metrics", metrics_endpoint(telemetry.metrics.registry)))
     if graphiql:
         routes.append(Mount(STATIC_PATH, static_files(), name="graphiql-static"))
-    app = Starlette(middleware=middleware, routes=routes, lifespan=lifespan)
+    app = Starlette(
+        middleware=middleware,
+        routes=routes,
+        lifespan=lifespan,
+        # [i9-http] 404, 405 and a client hanging up mid-body: GraphQL JSON, no traceback.
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
     app.state.settings = settings
     app.state.telemetry = telemetry
     # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).

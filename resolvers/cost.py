@@ -38,6 +38,8 @@ _SINGLE: Final = frozenset(
     {"customer", "customerByEmail", "customerByProviderId", "customerByLinkedId"}
 )
 _MUTATIONS: Final = frozenset({"createCustomer", "updateCustomer", "deleteCustomer"})
+_MAX_INT_DIGITS: Final = 11
+"""Characters of the longest 32-bit Int literal (``-2147483648``)."""
 
 
 def estimate(
@@ -94,7 +96,10 @@ def _int_argument(field: FieldNode, name: str, values: Mapping[str, Any], defaul
     if isinstance(node, VariableNode):
         value = values.get(node.name.value, default)
         return value if isinstance(value, int) and not isinstance(value, bool) else default
-    return int(node.value) if isinstance(node, IntValueNode) else default
+    if not isinstance(node, IntValueNode) or len(node.value) > _MAX_INT_DIGITS:
+        # Past Int's range validation refuses it; int() on 4300+ digits would raise here first.
+        return default
+    return int(node.value)
 
 
 def _list_length(field: FieldNode, name: str, values: Mapping[str, Any]) -> int:

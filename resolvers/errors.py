@@ -36,9 +36,17 @@ def _extensions(error: GatewayError) -> dict[str, Any]:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """Errors worth a traceback in the log: raised by a bug, not by a user or a provider."""
+    """Errors worth a traceback in the log: raised by a bug, not by a user or a provider.
+
+    graphql-core reports an exception from parsing an input value (a literal in validation, a
+    variable in coercion) as that input's error, with the exception attached, the input's node
+    and no path: e.g. Python's int-string limit refusing a 5,000-digit Int literal. Those are
+    the client's.
+    """
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError | GatewayError)
+    if original is None or isinstance(original, GraphQLError | GatewayError):
+        return False
+    return not (error.path is None and error.nodes)
 
 
 def _code_for(error: GraphQLError) -> ErrorCode:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
     from gateway.sandbox.dataset import Dataset
 
 AdapterT = TypeVar("AdapterT", bound=ProviderAdapter)
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: "dev" (the default) keeps the suite quick,
+# "nightly" runs many more examples. Tests that set max_examples themselves keep their own.
+hypothesis_settings.register_profile("dev", max_examples=40, deadline=None)
+hypothesis_settings.register_profile("nightly", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 REPO = Path(__file__).resolve().parent.parent

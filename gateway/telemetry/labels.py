@@ -82,9 +82,12 @@ class OperationNames:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
-    def label(self, name: str | None) -> str:
+    def label(self, name: object) -> str:
+        """``name`` comes from the request as sent: anything but a GraphQL name is ``other``."""
         if not name:
             return ANONYMOUS
+        if not isinstance(name, str):
+            return OTHER
         if name in self._seen:
             return name
         if not _GRAPHQL_NAME.fullmatch(name):

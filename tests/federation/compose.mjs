@@ -3,7 +3,7 @@
 //   node compose.mjs <npm prefix holding node_modules>  < {"subgraphs": [{"name", "url", "sdl"}]}
 //   -> {"apollo": {"version", "errors": [...], "supergraphSdl"}, "guild": {...}}
 //
-// The packages live in an npm prefix outside the repository (tests/federation/conftest.py
+// The packages live in an npm prefix outside the repository (tests/npm.py
 // installs them there from package.json), so they are loaded with a require rooted at it.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";

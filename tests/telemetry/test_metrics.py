@@ -147,6 +147,8 @@ def test_operation_names_are_capped_and_checked() -> None:
         "anonymous",
         "other",
     ]
+    # operationName is whatever the client sent: a list or a number is no name at all
+    assert names.label(["A"]) == names.label(7) == "other"
 
 
 def test_create_app_reads_no_tracing_from_an_empty_environment(
