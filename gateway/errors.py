@@ -24,6 +24,15 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     SHUTTING_DOWN = "SHUTTING_DOWN"
     """The gateway stopped while the request ran (the shutdown drain ran out); retry elsewhere."""
+    # access control (docs/security.md#access-control)
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    """No credentials, or ones the gateway does not accept (HTTP 401)."""
+    FORBIDDEN = "FORBIDDEN"
+    """The credentials lack a scope the operation needs (HTTP 403); ``extensions.scope``."""
+    RATE_LIMITED = "RATE_LIMITED"
+    """The key sent more requests than its rate allows (HTTP 429, ``Retry-After``)."""
+    QUERY_BUDGET_EXHAUSTED = "QUERY_BUDGET_EXHAUSTED"
+    """The key's operations cost more upstream calls this minute than its budget (HTTP 429)."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

@@ -22,6 +22,8 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from gateway.auth.control import access_control
+from gateway.auth.gate import admit, principal_of
 from gateway.config import Settings
 from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode
@@ -54,7 +56,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         started = time.perf_counter()
         try:
             with count_upstream_calls() as calls, collect_notices() as notices:
-                response = await self.run(request)
+                # Access control: a refused request (401/429) never reaches Strawberry.
+                response = await admit(request) or await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
             response = _error_response(exc.reason, ErrorCode.BAD_REQUEST, exc.status_code)
@@ -76,7 +79,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         state = request.app.state
         request.state.sub_response = response
         context = RequestContext.create(
-            state.settings, state.adapters, request, response, idempotency=state.idempotency
+            state.settings,
+            state.adapters,
+            request,
+            response,
+            idempotency=state.idempotency,
+            principal=principal_of(request),  # access control: who the request runs as
         )
         request.state.gateway_context = context
         return context
@@ -90,6 +98,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             result.data is None
             and result.errors
             and GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+            and not request.state.sub_response.status_code  # keep access control's 403/429
         ):
             request.state.sub_response.status_code = 400
             request.state.sub_response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
@@ -146,8 +155,7 @@ def _log_request(
             "upstream_calls": sum(calls.values()),
             "upstream_by_provider": dict(sorted(calls.items())),
             "degraded": sorted({*failed, *notices}),
-            # Access control comes later; the field is here so dashboards need not change.
-            "key_id": None,
+            "key_id": principal_of(request).key_id,
         },
     )
 
@@ -175,6 +183,8 @@ def create_app(
                 for adapter in app.state.adapters.values():
                     await adapter.aclose()
 
+    access = access_control(settings)  # refuses live mode without credentials (ConfigError)
+    graphiql = graphiql and access.graphiql  # off in live mode unless auth.graphiql
     graphql_app = GatewayGraphQL(
         build_schema(settings.federation_version),
         graphql_ide="graphiql" if graphiql else None,
@@ -236,6 +246,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.access = access
     # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
     app.state.idempotency = IdempotencyStore[MutationResult]()
     return app
