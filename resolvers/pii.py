@@ -20,13 +20,13 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, defaul
 from gateway.auth.scopes import Scope
 from resolvers.identity import MatchRule
 
-__all__ = ["mask_email", "mask_phone", "protect_pii", "redact"]
+__all__ = ["mask_email", "mask_emails_in", "mask_phone", "protect_pii", "redact"]
 
 Mask = Callable[[Any, Any], Any]
 """``mask(root, value)``: what a caller without the scope sees instead of ``value``."""
 
 HIDDEN: Final = "***"
-_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL: Final = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS_KEYS: Final = frozenset(
     {"line1", "line2", "city", "state", "zip", "zipcode", "postal_code", "postcode"}
 )
@@ -48,6 +48,11 @@ def mask_email(value: str) -> str:
     return f"{local[:1]}{HIDDEN}@{domain}" if at and local else HIDDEN
 
 
+def mask_emails_in(text: str) -> str:
+    """Every email inside ``text`` masked (messages that quote one, free-text fields)."""
+    return _EMAIL.sub(lambda found: mask_email(found.group()), text)
+
+
 def mask_phone(value: str) -> str:
     """``+442079460100`` or ``+44 20 7946 0100`` -> ``+44 ****** 00``: the country code and
     the last two digits, enough to tell two numbers apart on a call."""
@@ -66,10 +71,12 @@ def redact(value: Any, key: str = "") -> Any:
     addresses (objects and their flat fields) removed, email-like strings masked anywhere."""
     name = key.lower()
     if isinstance(value, str):
-        if "email" in name or _EMAIL.fullmatch(value.strip()):
+        if "email" in name:
             return mask_email(value)
         if "phone" in name:
             return mask_phone(value)
+        if "address" not in name and name not in _ADDRESS_KEYS:
+            return mask_emails_in(value)
     if "address" in name or name in _ADDRESS_KEYS:
         return None
     if isinstance(value, Mapping):
@@ -117,7 +124,11 @@ MASKS: Final[Mapping[str, Mapping[str, Mask]]] = {
         "address": _hidden,
     },
     "MatchEdge": {"value": _edge_value},
-    "IdentityConflict": {"email": _each(mask_email), "values": _conflict_values},
+    "IdentityConflict": {
+        "email": _each(mask_email),
+        "values": _conflict_values,
+        "message": _each(mask_emails_in),
+    },
 }
 """Per GraphQL type, the fields holding personal data; every ``ProviderRecord`` type gets
 :data:`_RECORD`."""

@@ -336,3 +336,36 @@ def test_a_replaced_limit_keeps_the_others() -> None:
     changed = replace(auth, rate_limit=replace(auth.rate_limit, rate=1))
 
     assert changed.rate_limit.burst == auth.rate_limit.burst
+
+
+def test_the_deployment_guides_config_passes_the_access_check(tmp_path: Path) -> None:
+    """docs/deployment.md's production config must start in live mode: it configures JWTs."""
+    from gateway.auth.control import require_access_config
+
+    doc = (DOC.parent / "deployment.md").read_text()
+    config = re.findall(r"```json\n(.*?)```", doc, re.S)[0]
+    path = tmp_path / "gateway.json"
+    path.write_text(config)
+
+    keys = {f"{name}_API_KEY": "rk_live_x" for name in ("STRIPE", "CHARTMOGUL", "LAGO")}
+    settings = load_settings(keys, config_file=path, mode="live")
+
+    require_access_config(settings)
+    assert settings.auth.jwt.algorithms == ("RS256", "ES256")
+
+
+def test_config_check_shows_access_control_without_secrets(tmp_path: Path) -> None:
+    from gateway.config.check import describe
+
+    auth = {
+        "api_keys": [{"id": "ci", "sha256": SHA, "scopes": [READ, "customers:pii"]}],
+        "jwt": {"hs_secret_env": SECRET_ENV, "issuer": ISSUER, "audience": AUDIENCE},
+    }
+    settings = load_settings({SECRET_ENV: SECRET}, config_file=config_file(tmp_path, auth))
+
+    lines = describe(settings)
+
+    assert 'auth.api_keys = ["ci: customers:pii customers:read"]' in lines
+    assert f"auth.jwt.hs_secret_env = {SECRET_ENV}" in lines
+    assert "auth.open = false" in lines and "auth.rate_limit.rate = 20.0" in lines
+    assert not [line for line in lines if SECRET in line or SHA in line]
