@@ -125,9 +125,6 @@ def claims(scopes: str | list[str] | None, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-Sign = Callable[..., str]
-
-
 def hs256(scopes: str | list[str] | None = READ, **changes: Any) -> str:
     return jwt.encode(claims(scopes, **changes), SECRET, algorithm="HS256")
 
