@@ -241,6 +241,7 @@ async def _run_sandbox(args: argparse.Namespace) -> None:
 
 
 async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
+    from gateway.auth.control import require_access_config
     from gateway.config.modes import check_host
 
     check_host(settings, args.host)
@@ -249,6 +250,7 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
             "metrics_address with --workers: each worker process keeps its own counters, so one "
             "/metrics listener would show a single worker; serve one process per port to scrape"
         )
+    require_access_config(settings)  # access control: live mode needs keys/JWTs or auth.open
     if args.drain is not None:
         settings = replace(settings, drain_seconds=args.drain)
     cluster: SandboxCluster | None = None
@@ -280,9 +282,11 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
 async def _run_check(args: argparse.Namespace) -> int:
     """``config check``: the settings ``serve`` would load; on the sandbox, its simulators are
     started on free ports and probed like real providers."""
+    from gateway.auth.control import require_access_config
     from gateway.config.check import PROBE_TIMEOUT, check
 
     settings = load_settings(mode=args.mode)
+    require_access_config(settings)  # access control: refused as serve would refuse it
     deadline = args.timeout or PROBE_TIMEOUT
     if not settings.sandbox:
         return await check(settings, sys.stdout, deadline=deadline)

@@ -35,6 +35,15 @@ class ErrorCode(enum.StrEnum):
     """Trusted documents only: the request names a document id that is not registered."""
     QUERY_NOT_IN_SAFELIST = "QUERY_NOT_IN_SAFELIST"
     """Trusted documents only: the request sends a query whose text is not registered."""
+    # access control (docs/security.md#access-control)
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    """No credentials, or ones the gateway does not accept (HTTP 401)."""
+    FORBIDDEN = "FORBIDDEN"
+    """The credentials lack a scope the operation needs (HTTP 403); ``extensions.scope``."""
+    RATE_LIMITED = "RATE_LIMITED"
+    """The key sent more requests than its rate allows (HTTP 429, ``Retry-After``)."""
+    QUERY_BUDGET_EXHAUSTED = "QUERY_BUDGET_EXHAUSTED"
+    """The key's operations cost more upstream calls this minute than its budget (HTTP 429)."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

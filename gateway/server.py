@@ -24,6 +24,8 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 
+from gateway.auth.control import access_control
+from gateway.auth.gate import admit, principal_of
 from gateway.config import Settings
 from gateway.core.context import RequestContext
 from gateway.documents import DocumentRefused, PersistedDocuments, names_document
@@ -72,7 +74,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         started = time.perf_counter()
         try:
             with count_upstream_calls() as calls, collect_notices() as notices:
-                response = await self.run(request)
+                # Access control: a refused request (401/429) never reaches Strawberry.
+                response = await admit(request) or await self.run(request)
         except DocumentRefused as exc:  # APQ / trusted documents (gateway/documents)
             response = error_response(
                 exc.message,
@@ -117,7 +120,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         state = request.app.state
         request.state.sub_response = response
         context = RequestContext.create(
-            state.settings, state.adapters, request, response, idempotency=state.idempotency
+            state.settings,
+            state.adapters,
+            request,
+            response,
+            idempotency=state.idempotency,
+            principal=principal_of(request),  # access control: who the request runs as
         )
         request.state.gateway_context = context
         return context
@@ -136,7 +144,8 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         if media_type(request.headers) == GRAPHQL_RESPONSE_JSON:
             request.state.sub_response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if never_executed(result):
-                request.state.sub_response.status_code = 400
+                if not request.state.sub_response.status_code:  # keep access control's 403/429
+                    request.state.sub_response.status_code = 400
                 response.pop("data", None)
         return response
 
@@ -188,8 +197,7 @@ def _log_request(
             "upstream_calls": sum(calls.values()),
             "upstream_by_provider": dict(sorted(calls.items())),
             "degraded": sorted({*failed, *notices}),
-            # Access control comes later; the field is here so dashboards need not change.
-            "key_id": None,
+            "key_id": principal_of(request).key_id,
         },
     )
 
@@ -232,6 +240,8 @@ def create_app(
                     await adapter.aclose()
             await telemetry.aclose()
 
+    access = access_control(settings)  # refuses live mode without credentials (ConfigError)
+    graphiql = graphiql and access.graphiql  # off in live mode unless auth.graphiql
     graphql_app = GatewayGraphQL(
         build_schema(settings.federation_version),
         # APQ store and trusted documents, per app (per process): docs/security.md
@@ -305,6 +315,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.telemetry = telemetry
+    app.state.access = access
     # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
     app.state.idempotency = IdempotencyStore[MutationResult]()
     return app

@@ -150,6 +150,10 @@ class CustomerMutationPayload:
         description="True when this is the stored result of an earlier request with the same "
         "idempotencyKey (nothing was written this time)."
     )
+    actor: str | None = strawberry.field(
+        description="Who made the mutation: the API key's id, or jwt:<sub> for a token (null "
+        "when the gateway runs without access control). A replay shows the original's."
+    )
 
     @strawberry.field(
         description="The merged customer as it reads after the writes (null when nothing is "
@@ -173,6 +177,7 @@ class CustomerMutationPayload:
                 for e in result.user_errors
             ],
             replayed=result.replayed,
+            actor=result.actor,
         )
 
 

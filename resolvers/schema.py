@@ -22,12 +22,14 @@ from strawberry.types import ExecutionContext, Info
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from gateway.errors import InvalidInput
 from gateway.telemetry.operations import OperationObserver
+from resolvers.access import AccessRules
 from resolvers.cost import QueryCost
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors, OperationName
 from resolvers.limits import CheckedValidationCache, DocumentSizeLimiter
 from resolvers.mutation import Mutation
+from resolvers.pii import protect_pii
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
 
@@ -113,7 +115,7 @@ def build_schema(federation_version: str = DEFAULT_FEDERATION_VERSION) -> Gatewa
 
 @cache
 def _schema(federation_version: str) -> GatewaySchema:
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[Customer],
@@ -125,6 +127,7 @@ def _schema(federation_version: str) -> GatewaySchema:
             ParserCache,
             DocumentSizeLimiter,
             QueryCost,
+            AccessRules,
             CheckedValidationCache,
             lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
             lambda: MaxTokensLimiter(MAX_TOKENS),
@@ -134,6 +137,8 @@ def _schema(federation_version: str) -> GatewaySchema:
         # KeyError there, and settings have refused it long before (gateway/config.py).
         federation_version=cast(Any, federation_version),
     )
+    protect_pii(schema._schema)
+    return schema
 
 
 def schema_sdl(federation_version: str = DEFAULT_FEDERATION_VERSION) -> str:

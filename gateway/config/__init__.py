@@ -14,6 +14,7 @@ from gateway.config.loader import load_settings
 from gateway.config.providers import tune
 from gateway.config.schema import DEFAULT_FEDERATION_VERSION
 from gateway.config.settings import (
+    AuthSettings,
     BreakerPolicy,
     IdentitySettings,
     ProviderSettings,
@@ -27,6 +28,7 @@ from gateway.config.settings import (
 
 __all__ = [
     "DEFAULT_FEDERATION_VERSION",
+    "AuthSettings",
     "BreakerPolicy",
     "ConfigError",
     "IdentitySettings",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from gateway.config import schema
 from gateway.config.casts import Setting
 from gateway.config.providers import tune
-from gateway.config.settings import IdentitySettings, ProviderSettings, Settings
+from gateway.config.settings import AuthSettings, IdentitySettings, ProviderSettings, Settings
 from gateway.errors import ErrorKind, ProviderError
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ def describe(settings: Settings) -> list[str]:
     lines = [f"mode: {settings.mode} (running on {where})"]
     lines += _lines(settings, schema.GATEWAY, "", skip=(schema.MODE,))
     lines += _lines(settings.identity, schema.IDENTITY, "identity.")
+    lines += _auth_lines(settings.auth)
     for provider in settings.providers.values():
         prefix = f"providers.{provider.name}."
         if provider.enabled:
@@ -86,8 +87,19 @@ def describe(settings: Settings) -> list[str]:
     return lines
 
 
+def _auth_lines(auth: AuthSettings) -> list[str]:
+    """Access control: key ids and scopes (never their hashes), JWT checks when on; ``null``
+    for introspection and GraphiQL means the mode decides."""
+    keys = [f"{key.id}: {' '.join(sorted(key.scopes))}" for key in auth.api_keys]
+    lines = _lines(auth, schema.AUTH, "auth.", skip=(schema.API_KEYS,))
+    lines.append(f"auth.api_keys = {_show(keys)}")
+    if auth.jwt.enabled:
+        lines += _lines(auth, schema.AUTH_JWT, "auth.jwt.")
+    return lines + _lines(auth, schema.AUTH_RATE, "auth.rate_limit.")
+
+
 def _lines(
-    target: Settings | IdentitySettings | ProviderSettings,
+    target: Settings | IdentitySettings | ProviderSettings | AuthSettings,
     declared: Sequence[Setting[Any]],
     prefix: str,
     skip: Sequence[Setting[Any]] = (),

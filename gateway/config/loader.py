@@ -10,13 +10,21 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from gateway.config import schema
 from gateway.config.casts import ConfigError, Setting
 from gateway.config.providers import configured_defaults, load_provider, off_reason
-from gateway.config.settings import IdentitySettings, ProviderSettings, Settings, sandbox_settings
+from gateway.config.settings import (
+    AuthSettings,
+    IdentitySettings,
+    JwtSettings,
+    ProviderSettings,
+    Settings,
+    sandbox_settings,
+)
 from gateway.config.sources import assign, read_file, read_section, section, unknown
 from gateway.config.typos import misspelt_variables
 
@@ -55,7 +63,8 @@ def load_settings(
     if mode is not None:
         top["mode"] = schema.MODE.read(mode, "--mode", from_env=True)
     chosen = top.get("mode", schema.MODE.default)
-    _check_variables(env, live=chosen == "live")
+    auth = _auth(data, env)
+    _check_variables(env, live=chosen == "live", theirs={auth.jwt.hs_secret_env})
 
     provider_data = section(data, "providers", "providers")
     for name in provider_data:
@@ -84,7 +93,7 @@ def load_settings(
         for spec in SPECS
     }
     settings = assign(
-        Settings(providers=providers, identity=_identity(data, env), sandbox=sandbox),
+        Settings(providers=providers, identity=_identity(data, env), sandbox=sandbox, auth=auth),
         schema.GATEWAY,
         top,
     )
@@ -99,9 +108,10 @@ def load_settings(
     return settings
 
 
-def _check_variables(env: Mapping[str, str], *, live: bool) -> None:
-    """Variables that look like a misspelt setting: refused in live mode, else warned about."""
-    misspelt = misspelt_variables(env)
+def _check_variables(env: Mapping[str, str], *, live: bool, theirs: Collection[str] = ()) -> None:
+    """Variables that look like a misspelt setting: refused in live mode, else warned about.
+    ``theirs`` are variables the configuration names (the JWT secret's), never misspelt."""
+    misspelt = [m for m in misspelt_variables(env) if m.name not in theirs]
     if misspelt and live:
         names = ", ".join(str(m) for m in misspelt)
         raise ConfigError(
@@ -136,6 +146,66 @@ def _identity(data: Mapping[str, Any], env: Mapping[str, str]) -> IdentitySettin
     identity = assign(IdentitySettings(), schema.IDENTITY, values)
     _check_link_rules(identity)
     return identity
+
+
+def _auth(data: Mapping[str, Any], env: Mapping[str, str]) -> AuthSettings:
+    """The ``auth`` section and its ``jwt`` and ``rate_limit`` sections, with the JWT secret
+    read from the variable the file names. Whether live mode may start without any of it is
+    decided by :func:`gateway.auth.control.access_control`."""
+    found = section(data, "auth", "auth")
+    auth = AuthSettings()
+    for declared, name in (
+        (schema.AUTH, ""),
+        (schema.AUTH_JWT, "jwt"),
+        (schema.AUTH_RATE, "rate_limit"),
+    ):
+        where = f"auth.{name}" if name else "auth"
+        values = read_section(
+            declared,
+            section(found, name, where) if name else found,
+            where,
+            env,
+            sections=() if name else schema.AUTH_SECTIONS,
+        )
+        auth = assign(auth, declared, values)
+    return replace(auth, jwt=_jwt(auth.jwt, env)) if auth.jwt.enabled else auth
+
+
+_HS = ("HS256", "HS384", "HS512")
+MIN_SECRET: Final = 32
+"""Characters an HS secret needs at least (RFC 7518 asks for a key as long as the hash)."""
+
+
+def _jwt(jwt: JwtSettings, env: Mapping[str, str]) -> JwtSettings:
+    """Checks that need several JWT settings at once; the secret read from its variable."""
+    for setting, value in ((schema.JWT_ISSUER, jwt.issuer), (schema.JWT_AUDIENCE, jwt.audience)):
+        if not value:
+            raise ConfigError(
+                f"auth.jwt.{setting.key}: required with JWTs (or {setting.env}), so a token "
+                "another issuer or service was given is refused"
+            )
+    algorithms = jwt.algorithms or (
+        *(("RS256", "ES256") if jwt.jwks_url else ()),
+        *(("HS256",) if jwt.hs_secret_env else ()),
+    )
+    for index, algorithm in enumerate(algorithms):
+        hs = algorithm in _HS
+        if hs and not jwt.hs_secret_env:
+            raise ConfigError(
+                f"auth.jwt.algorithms[{index}]: {algorithm} needs auth.jwt.hs_secret_env"
+            )
+        if not hs and not jwt.jwks_url:
+            raise ConfigError(f"auth.jwt.algorithms[{index}]: {algorithm} needs auth.jwt.jwks_url")
+    secret = ""
+    if jwt.hs_secret_env:
+        secret = env.get(jwt.hs_secret_env, "")
+        if len(secret) < MIN_SECRET:
+            state = "is not set" if not secret else f"holds fewer than {MIN_SECRET} characters"
+            raise ConfigError(
+                f"auth.jwt.hs_secret_env: {jwt.hs_secret_env} {state}; set it to a random "
+                f"secret of at least {MIN_SECRET} characters"
+            )
+    return replace(jwt, algorithms=tuple(algorithms), hs_secret=secret)
 
 
 def _check_link_rules(identity: IdentitySettings) -> None:

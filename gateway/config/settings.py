@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gateway.auth.keys import ApiKey
 from gateway.config import schema as s
 
 __all__ = [
+    "AuthSettings",
     "BreakerPolicy",
     "IdentitySettings",
+    "InboundLimits",
+    "JwtSettings",
     "ProviderSettings",
     "RateLimit",
     "RetryPolicy",
@@ -93,6 +97,56 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class JwtSettings:
+    """Bearer JWTs: RS/PS/ES checked against ``jwks_url``, HS against the secret read from the
+    variable ``hs_secret_env`` names. Off while neither is set."""
+
+    jwks_url: str = s.JWKS_URL.default
+    hs_secret_env: str = s.HS_SECRET_ENV.default
+    hs_secret: str = field(default="", repr=False)
+    """The shared secret, read from ``hs_secret_env`` at start-up; never logged."""
+    issuer: str = s.JWT_ISSUER.default
+    audience: str = s.JWT_AUDIENCE.default
+    algorithms: tuple[str, ...] = s.JWT_ALGORITHMS_SETTING.default
+    scopes_claim: str = s.JWT_SCOPES_CLAIM.default
+    leeway: float = s.JWT_LEEWAY.default
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.jwks_url or self.hs_secret_env)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundLimits:
+    """Per key: a request token bucket and a budget of estimated upstream calls per minute."""
+
+    rate: float = s.INBOUND_RATE.default
+    burst: int = s.INBOUND_BURST.default
+    cost_per_minute: int = s.COST_PER_MINUTE.default
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Who may call the gateway and what they may do (docs/security.md#access-control)."""
+
+    open: bool = s.AUTH_OPEN.default
+    """Explicitly no access control in live mode (the sandbox is open unless keys are set)."""
+    api_keys: tuple[ApiKey, ...] = field(default=s.API_KEYS.default, repr=False)
+    introspection: bool | None = s.INTROSPECTION.default
+    """``True``: everyone admitted; ``False``: the ``introspection`` scope only; ``None``: by
+    mode (on for the sandbox, scope-only live)."""
+    graphiql: bool | None = s.GRAPHIQL.default
+    """``None``: by mode (on for the sandbox, off live)."""
+    jwt: JwtSettings = JwtSettings()
+    rate_limit: InboundLimits = InboundLimits()
+
+    @property
+    def configured(self) -> bool:
+        """Whether any credential is configured (so callers must present one)."""
+        return bool(self.api_keys) or self.jwt.enabled
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     providers: Mapping[str, ProviderSettings]
     identity: IdentitySettings = field(default_factory=IdentitySettings)
@@ -121,6 +175,8 @@ class Settings:
     """Path of the persisted-documents manifest (gateway/documents); empty = none."""
     trusted_documents_only: bool = s.TRUSTED_DOCUMENTS_ONLY.default
     """Refuse every query that is not a registered document (docs/security.md)."""
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    """Access control: keys, tokens, scopes, per-key limits (docs/security.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

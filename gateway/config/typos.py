@@ -40,7 +40,17 @@ def known_variables() -> frozenset[str]:
     from gateway.providers.registry import SPECS
 
     names = {schema.CONFIG_ENV}
-    names.update(s.env for s in (*schema.GATEWAY, *schema.IDENTITY) if s.env)
+    names.update(
+        s.env
+        for s in (
+            *schema.GATEWAY,
+            *schema.IDENTITY,
+            *schema.AUTH,
+            *schema.AUTH_JWT,
+            *schema.AUTH_RATE,
+        )
+        if s.env
+    )
     for spec in SPECS:
         names.update(f"{spec.env_prefix}_{s.env}" for s in schema.PROVIDER if s.env)
         names.add(f"{_SANDBOX}_{spec.env_prefix}_KEY")

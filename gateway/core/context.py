@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.auth.scopes import OPEN, Principal
 from gateway.config import Settings
 from gateway.core.loaders import Loaders
 from gateway.errors import ProviderError
@@ -35,6 +36,9 @@ class RequestContext:
     without one gets its own, which replays nothing across requests)."""
     operation_name: str | None = None
     """The executed operation's name once the document is parsed, for the access log."""
+    principal: Principal = OPEN
+    """Who the request runs as (the HTTP layer sets the admitted caller; code that builds a
+    context itself is trusted and runs open)."""
 
     @classmethod
     def create(
@@ -44,6 +48,7 @@ class RequestContext:
         request: Any = None,
         response: Any = None,
         idempotency: IdempotencyStore[MutationResult] | None = None,
+        principal: Principal = OPEN,
     ) -> RequestContext:
         return cls(
             settings=settings,
@@ -52,6 +57,7 @@ class RequestContext:
             request=request,
             response=response,
             idempotency=idempotency if idempotency is not None else IdempotencyStore(),
+            principal=principal,
         )
 
     def note_degraded(self, errors: Mapping[str, ProviderError]) -> None:

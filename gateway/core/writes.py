@@ -58,7 +58,7 @@ async def create_customer(
         ),
     ]
     if errors:
-        return MutationResult.invalid(errors)
+        return _invalid(ctx, errors)
     arguments = {"input": write.given(), "providers": _sorted_or_none(providers)}
     return await _once(
         ctx,
@@ -90,7 +90,7 @@ async def update_customer(
         ),
     ]
     if errors or anchor is None:
-        return MutationResult.invalid(errors)
+        return _invalid(ctx, errors)
     arguments = {
         "id": customer_id,
         "input": write.given(),
@@ -120,7 +120,7 @@ async def delete_customer(
         *validate_idempotency_key(idempotency_key),
     ]
     if errors or anchor is None:
-        return MutationResult.invalid(errors)
+        return _invalid(ctx, errors)
     arguments = {"id": customer_id, "providers": _sorted_or_none(providers)}
     targets = _distinct(providers) if providers is not None else list(ctx.adapters)
     return await _once(
@@ -139,10 +139,16 @@ async def _once(
     arguments: dict[str, Any],
     run: Callable[[], Awaitable[MutationResult]],
 ) -> MutationResult:
-    """Run the mutation, or replay it under a key already used with the same arguments."""
+    """Run the mutation, or replay it under a key already used with the same arguments.
+
+    The result records who made it (``actor``), and keys are the caller's own: another key id
+    sending the same idempotency key neither replays nor blocks this one's result.
+    """
+    actor = ctx.principal.key_id
     if key is None:
-        return await run()
-    async with ctx.idempotency.reserve(operation, key, fingerprint(arguments)) as reservation:
+        return replace(await run(), actor=actor)
+    scope = operation if actor is None else f"{operation} by {actor}"
+    async with ctx.idempotency.reserve(scope, key, fingerprint(arguments)) as reservation:
         if reservation.replay is not None:
             return replace(reservation.replay, replayed=True)
         if reservation.reused:
@@ -150,13 +156,18 @@ async def _once(
                 f"this idempotencyKey was already used for a {operation} with different "
                 "arguments; use a new key for a new request"
             )
-            return MutationResult.invalid(
-                [FieldError(("idempotencyKey",), message, ErrorCode.IDEMPOTENCY_KEY_REUSED)]
+            return _invalid(
+                ctx, [FieldError(("idempotencyKey",), message, ErrorCode.IDEMPOTENCY_KEY_REUSED)]
             )
-        result = await run()
+        result = replace(await run(), actor=actor)
         if result.executed:  # invalid inputs are not remembered: the client may fix and resend
             reservation.record(result)
         return result
+
+
+def _invalid(ctx: RequestContext, errors: list[FieldError]) -> MutationResult:
+    """Nothing written: the field errors, and who asked."""
+    return replace(MutationResult.invalid(errors), actor=ctx.principal.key_id)
 
 
 def _anchor(ctx: RequestContext, customer_id: str) -> tuple[RecordRef | None, list[FieldError]]:

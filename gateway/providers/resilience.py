@@ -162,15 +162,16 @@ class RateLimiter:
         self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
         self._updated = now
 
-    def try_acquire(self) -> float:
-        """Take a token if one is there: returns 0, else the seconds until one will be."""
+    def try_acquire(self, tokens: float = 1) -> float:
+        """Take ``tokens`` if they are there: returns 0, else the seconds until they will be
+        (never, for more than ``burst``: the caller must not ask for that)."""
         if self.rate <= 0:
             return 0.0
         self._refill()
-        if self._tokens >= 1 - _TOKEN_EPSILON:
-            self._tokens = max(0.0, self._tokens - 1)
+        if self._tokens >= tokens - _TOKEN_EPSILON:
+            self._tokens = max(0.0, self._tokens - tokens)
             return 0.0
-        return (1 - self._tokens) / self.rate
+        return (tokens - self._tokens) / self.rate
 
     async def acquire(self) -> float:
         """Wait for a token; waiters are served in arrival order. Returns the seconds waited,

@@ -43,6 +43,8 @@ class MutationResult:
     anchor: RecordRef | None = None
     """A record of the customer to read back (``None``: nothing to show)."""
     replayed: bool = False
+    actor: str | None = None
+    """The key id (``jwt:<sub>`` for a token) that made the mutation; ``None`` when open."""
 
     @property
     def executed(self) -> bool:

@@ -183,7 +183,7 @@ def test_a_variable_origin_list_is_checked_item_by_item(load: Load) -> None:
         (
             {"primary_providers": "lago"},
             r"^primary_providers: unknown setting \(did you mean 'primary_provider'\?\); "
-            r"known: apq_cache_size, cors_origins",
+            r"known: apq_cache_size, auth, cors_origins",
         ),
         (
             lago(timeout_ms=1),
