@@ -337,6 +337,26 @@ DRAIN_SECONDS: Final = Setting(
     at_least=0,
 )
 
+REQUEST_DEADLINE: Final = Setting(
+    "request_deadline",
+    "request_deadline",
+    number,
+    30.0,
+    "seconds one GraphQL request may take, every upstream call and retry included",
+    env="CUSTOMER_GATEWAY_REQUEST_DEADLINE",
+    above=0,
+)
+
+MAX_BODY_BYTES: Final = Setting(
+    "max_body_bytes",
+    "max_body_bytes",
+    integer,
+    1_048_576,
+    "largest request body (and GET query string) in bytes; larger is refused with 413",
+    env="CUSTOMER_GATEWAY_MAX_BODY_BYTES",
+    at_least=1,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -345,6 +365,8 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     FEDERATION_VERSION,
     LOG_FORMAT,
     DRAIN_SECONDS,
+    REQUEST_DEADLINE,
+    MAX_BODY_BYTES,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

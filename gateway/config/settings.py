@@ -112,6 +112,10 @@ class Settings:
     wins over it."""
     drain_seconds: float = s.DRAIN_SECONDS.default
     """On SIGTERM/SIGINT, how long requests in flight may still run (docs/deployment.md)."""
+    request_deadline: float = s.REQUEST_DEADLINE.default
+    """Seconds one GraphQL request may take, every upstream call included (docs/security.md)."""
+    max_body_bytes: int = s.MAX_BODY_BYTES.default
+    """Largest request body, and GET query string, the gateway reads (docs/security.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
