@@ -24,6 +24,10 @@ class ErrorCode(enum.StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     SHUTTING_DOWN = "SHUTTING_DOWN"
     """The gateway stopped while the request ran (the shutdown drain ran out); retry elsewhere."""
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    """The body (or GET query string) is over ``max_body_bytes``; nothing was read past it."""
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    """The operation was still running past ``request_deadline``; it was cancelled."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

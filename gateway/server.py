@@ -31,6 +31,7 @@ from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
+from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
 from gateway.writes.idempotency import IdempotencyStore
@@ -50,14 +51,18 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive)
+        # Body size, request deadline, client disconnect: gateway/request_guard.py.
+        guard = RequestGuard(scope, receive)
+        request = Request(scope, guard.receive)
         started = time.perf_counter()
         try:
             with count_upstream_calls() as calls, collect_notices() as notices:
-                response = await self.run(request)
+                response = await guard.run(lambda: self.run(request))
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
             response = _error_response(exc.reason, ErrorCode.BAD_REQUEST, exc.status_code)
+        except Refused as exc:  # too large to read, or still running past the deadline
+            response = _error_response(exc.message, exc.code, exc.status)
         except asyncio.CancelledError:
             # uvicorn cancels the requests still running when the shutdown drain runs out
             # (docs/deployment.md). Answer them in GraphQL instead of uvicorn's plain-text 500;
