@@ -7,8 +7,8 @@ it may run, and that it stops when its client hangs up.
   refused before reading; a body without one is counted while it arrives), and a query string
   over the same limit is refused too: :class:`Refused`, answered 413/414 ``REQUEST_TOO_LARGE``;
 - the work runs in its own task under a :func:`~gateway.request_scope.request_scope`, so every
-  upstream call it causes ends by the request's deadline; should the work still run
-  :data:`DEADLINE_GRACE` seconds past it, it is cancelled and answered 504 ``REQUEST_TIMEOUT``;
+  upstream call it causes ends by the request's deadline; should the work still run a grace
+  period (:data:`DEADLINE_GRACE`) past it, it is cancelled and answered 504 ``REQUEST_TIMEOUT``;
 - meanwhile the ASGI receive channel is watched for ``http.disconnect``: a client that hangs
   up gets its work cancelled (one info line, status 499 in the access log), dataloader batches
   and all, unless the request already sent a write upstream, which then finishes within the
@@ -49,6 +49,7 @@ never sees it."""
 class RequestLimits:
     deadline: float = s.REQUEST_DEADLINE.default
     max_body_bytes: int = s.MAX_BODY_BYTES.default
+    grace: float = DEADLINE_GRACE
 
     @classmethod
     def for_scope(cls, scope: Scope) -> RequestLimits:
@@ -102,12 +103,12 @@ class RequestGuard:
             try:
                 await asyncio.wait(
                     (task, watch),
-                    timeout=scope.remaining() + DEADLINE_GRACE,
+                    timeout=scope.remaining() + self.limits.grace,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 if not task.done() and self._gone.is_set() and scope.wrote:
                     logger.info("client disconnected during a write; letting the write finish")
-                    await asyncio.wait((task,), timeout=scope.remaining() + DEADLINE_GRACE)
+                    await asyncio.wait((task,), timeout=scope.remaining() + self.limits.grace)
                 if task.done():
                     return task.result()
             finally:
