@@ -291,7 +291,7 @@ class ProviderHTTP:
             return None
         return self._error(
             ErrorKind.RATE_LIMITED,
-            f"rate limited by the provider; not sent during its {wait:.1f}s cool-down",
+            f"rate limited by the provider: not sent, {wait:.1f}s of its cool-down left",
             code="cooling_down",
             retry_after=wait,
         )
