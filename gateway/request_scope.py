@@ -36,7 +36,7 @@ class RequestScope:
         self.deadline = time.monotonic() + seconds
         self.ended = False
         self.wrote = False
-        """Whether a write (any method but GET/HEAD/OPTIONS) was sent upstream for the request:
+        """Whether a write (any method but GET/HEAD/OPTIONS) went upstream for the request:
         a client that hangs up then does not cut it short (see gateway/request_guard.py)."""
         self._calls: dict[asyncio.Task[object], int] = {}
 
