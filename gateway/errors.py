@@ -44,6 +44,11 @@ class ErrorCode(enum.StrEnum):
     """The key sent more requests than its rate allows (HTTP 429, ``Retry-After``)."""
     QUERY_BUDGET_EXHAUSTED = "QUERY_BUDGET_EXHAUSTED"
     """The key's operations cost more upstream calls this minute than its budget (HTTP 429)."""
+    # request limits (gateway/request_guard.py)
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    """The body (or GET query string) is over ``max_body_bytes``; nothing was read past it."""
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    """The operation was still running past ``request_deadline``; it was cancelled."""
     # arguments
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INVALID_ID = "INVALID_ID"

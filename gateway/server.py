@@ -46,6 +46,7 @@ from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
 from gateway.providers.registry import build_adapters
+from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
 from gateway.telemetry.app import Telemetry
@@ -70,12 +71,14 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope, receive)
+        # Body size, request deadline, client disconnect: gateway/request_guard.py.
+        guard = RequestGuard(scope, receive)
+        request = Request(scope, guard.receive)
         started = time.perf_counter()
         try:
             with count_upstream_calls() as calls, collect_notices() as notices:
                 # Access control: a refused request (401/429) never reaches Strawberry.
-                response = await admit(request) or await self.run(request)
+                response = await admit(request) or await guard.run(lambda: self.run(request))
         except DocumentRefused as exc:  # APQ / trusted documents (gateway/documents)
             response = error_response(
                 exc.message,
@@ -87,6 +90,12 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         except HTTPException as exc:
             # Strawberry answers these in plain text; clients expect GraphQL-shaped JSON.
             response = request_error(request, exc.status_code, exc.reason)
+        except Refused as exc:  # too large to read, or still running past the deadline
+            if exc.ran:
+                response = _error_response(exc.message, exc.code, exc.status)
+            else:
+                media = media_type(request.headers)
+                response = error_response(exc.message, exc.code, exc.status, media=media)
         except asyncio.CancelledError:
             # uvicorn cancels the requests still running when the shutdown drain runs out
             # (docs/deployment.md). Answer them in GraphQL instead of uvicorn's plain-text 500;

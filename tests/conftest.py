@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -76,6 +77,16 @@ def live_server() -> Iterator[Callable[[ASGIApp], str]]:
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+async def eventually(condition: Callable[[], bool], *, within: float = 5.0) -> None:
+    """Wait until ``condition()`` holds, checking every few milliseconds; fail after
+    ``within`` seconds (a bound, not a measurement)."""
+    for _ in range(int(within / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    assert condition(), f"still false after {within}s"
 
 
 @dataclass

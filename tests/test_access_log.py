@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.config import Settings, sandbox_settings, tune
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
 from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness, JsonLogs, gateway_harness
@@ -54,15 +55,18 @@ async def test_each_request_logs_who_what_and_its_upstream_cost(
 
 
 async def test_retries_and_the_opened_circuit_carry_the_requests_id(
-    gateway: GatewayHarness, json_logs: JsonLogs
+    small_dataset: Dataset, json_logs: JsonLogs
 ) -> None:
-    gateway.set_faults("lago", Faults(outage=True))
-
-    await gateway.client.post(
-        "/graphql",
-        json={"query": BY_EMAIL, "variables": {"email": SHOWCASE_EMAIL}},
-        headers={"X-Request-Id": "access-2"},
-    )
+    # The request makes two logical calls to lago, each one failure for the breaker.
+    providers = sandbox_settings()
+    providers["lago"] = tune(providers["lago"], breaker_threshold=2)
+    async with gateway_harness(small_dataset, Settings(providers=providers)) as gateway:
+        gateway.set_faults("lago", Faults(outage=True))
+        await gateway.client.post(
+            "/graphql",
+            json={"query": BY_EMAIL, "variables": {"email": SHOWCASE_EMAIL}},
+            headers={"X-Request-Id": "access-2"},
+        )
 
     upstream = json_logs.lines("customer_gateway.providers")
     retries = [line for line in upstream if line["message"].startswith("retrying ")]

@@ -396,6 +396,26 @@ TRUSTED_DOCUMENTS_ONLY: Final = Setting(
     env="CUSTOMER_GATEWAY_TRUSTED_DOCUMENTS_ONLY",
 )
 
+REQUEST_DEADLINE: Final = Setting(
+    "request_deadline",
+    "request_deadline",
+    number,
+    30.0,
+    "seconds one GraphQL request may take, every upstream call and retry included",
+    env="CUSTOMER_GATEWAY_REQUEST_DEADLINE",
+    above=0,
+)
+
+MAX_BODY_BYTES: Final = Setting(
+    "max_body_bytes",
+    "max_body_bytes",
+    integer,
+    1_048_576,
+    "largest request body (and GET query string) in bytes; larger is refused with 413",
+    env="CUSTOMER_GATEWAY_MAX_BODY_BYTES",
+    at_least=1,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -408,6 +428,8 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     APQ_CACHE_SIZE,
     TRUSTED_DOCUMENTS,
     TRUSTED_DOCUMENTS_ONLY,
+    REQUEST_DEADLINE,
+    MAX_BODY_BYTES,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

@@ -177,6 +177,10 @@ class Settings:
     """Refuse every query that is not a registered document (docs/security.md)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
     """Access control: keys, tokens, scopes, per-key limits (docs/security.md)."""
+    request_deadline: float = s.REQUEST_DEADLINE.default
+    """Seconds one GraphQL request may take, every upstream call included (docs/security.md)."""
+    max_body_bytes: int = s.MAX_BODY_BYTES.default
+    """Largest request body, and GET query string, the gateway reads (docs/security.md)."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

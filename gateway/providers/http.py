@@ -2,10 +2,12 @@
 
 Each provider gets one :class:`ProviderHTTP`: a long-lived ``httpx.AsyncClient`` plus timeouts,
 an overall deadline, retries with backoff (reads always; writes only under an idempotency key),
-a concurrency cap, a client-side rate limit and a circuit breaker. Every failure leaves as a
-:class:`ProviderError`; the API key never appears in one. Attempts, retries, circuit openings and
-rate-limit waits are reported to the :class:`~gateway.telemetry.upstream.UpstreamTelemetry` it
-is built with (metrics and spans; nothing by default).
+a concurrency cap, a client-side rate limit, a rate-limit cool-down and a circuit breaker. Every
+failure leaves as a :class:`ProviderError`; the API key never appears in one. A call made for a
+GraphQL request also ends by that request's deadline and with it (gateway/request_scope.py).
+Attempts, retries, circuit openings and rate-limit waits are reported to the
+:class:`~gateway.telemetry.upstream.UpstreamTelemetry` it is built with (metrics and spans;
+nothing by default).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from gateway.providers.upstream.request import (
     form_payload,
     request_headers,
 )
-from gateway.providers.upstream.retry import may_retry, retry_delay
+from gateway.providers.upstream.retry import SAFE_METHODS, may_retry, retry_delay
 from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
+from gateway.request_scope import RequestScope, current_scope
 from gateway.telemetry.upstream import NO_TELEMETRY, Attempt, UpstreamTelemetry
 
 __all__ = [
@@ -72,6 +75,11 @@ def count_upstream_calls() -> Iterator[Counter[str]]:
         yield counter
     finally:
         _upstream_calls.reset(token)
+
+
+def _deadline_text(scope: RequestScope | None, own: float) -> str:
+    """Which deadline ends a call: its request's when that comes first, else its own."""
+    return f"the request's {scope.seconds:g}s deadline" if scope else f"the {own:g}s deadline"
 
 
 def _secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ...]:
@@ -123,6 +131,9 @@ class ProviderHTTP:
         # Relative paths join the base URL as httpx would: base path + "/" + path.
         base = str(self.client.base_url)
         self._base = base if base.endswith("/") else base + "/"
+        self._answer_within = settings.timeouts.connect + settings.timeouts.read
+        """Seconds an attempt may take from sending to the last byte of the answer: httpx's
+        read timeout bounds each read, so a body that trickles in would otherwise run on."""
         self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
         self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
@@ -194,43 +205,120 @@ class ProviderHTTP:
         return await self._run(upstream)
 
     async def _run(self, upstream: UpstreamRequest) -> Any:
-        """Attempts until one succeeds, the policy gives up or the circuit is open."""
+        """One logical call: fail fast while the provider cools down or its circuit is open,
+        else attempt until the policy stops; the breaker hears one verdict for the whole call.
+
+        The call ends by its own deadline or its request's, whichever comes first, and is
+        cancelled with its request (:meth:`RequestScope.call`).
+        """
+        scope = current_scope()
         deadline = time.monotonic() + self.settings.timeouts.deadline
+        if scope is not None:
+            if scope.ended:
+                raise self._error(
+                    ErrorKind.TIMEOUT,
+                    f"{upstream.method} {upstream.path} not sent: its request has ended",
+                )
+            deadline = min(deadline, scope.deadline)
+        if (refused := self._cooling_down()) is not None:
+            raise refused
+        permit = self.breaker.acquire()
+        if permit is None:
+            raise self._circuit_open()
+        tracked = scope.call(write=upstream.method not in SAFE_METHODS) if scope else None
+        try:
+            with tracked or contextlib.nullcontext():
+                outcome, judged = await self._attempts(permit, upstream, deadline)
+            self._report(permit, judged)
+        finally:
+            # No-op after a verdict; frees the slot after a cancellation or a call with none.
+            self.breaker.release_probe(permit)
+        if isinstance(outcome, ProviderError):
+            raise outcome
+        return outcome
+
+    async def _attempts(
+        self, permit: Permit, upstream: UpstreamRequest, deadline: float
+    ) -> tuple[Any, tuple[Any, bool] | None]:
+        """Send until an answer, the retry policy gives up, or the circuit or a cool-down stops
+        the retries. Returns the last outcome (a body or a :class:`ProviderError`) and the last
+        outcome that said something about the provider, with that verdict (``None`` if none)."""
+        judged: tuple[Any, bool] | None = None
         attempt = 0
         while True:
-            permit = self.breaker.acquire()
-            if permit is None:
-                raise self._error(
-                    ErrorKind.UNAVAILABLE,
-                    f"circuit open; next probe in {self.breaker.retry_in():.1f}s",
-                    code="circuit_open",
-                )
+            call = self.telemetry.attempt(self.provider, upstream.method, attempt)
             try:
-                return await self._attempt(permit, upstream, deadline, attempt)
-            except ProviderError as exc:
-                last = exc
+                outcome, provider_up = await self._send(upstream, deadline, call)
+                call.done(outcome.kind.value if isinstance(outcome, ProviderError) else None)
+            finally:
+                call.close()  # ends the span of an attempt cancelled on its way
+            self.health.record(outcome, provider_up)  # /readyz: the one place outcomes are seen
+            if provider_up is not None:
+                judged = (outcome, provider_up)
+            if not isinstance(outcome, ProviderError):
+                return outcome, judged
             delay = retry_delay(
                 self.settings.retry,
                 attempt,
-                last,
+                outcome,
                 retryable=upstream.retryable,
                 now=time.monotonic(),
                 deadline=deadline,
             )
             if delay is None:
-                raise last
-            self.telemetry.retry(self.provider, last.kind.value)
+                return outcome, judged
+            self.telemetry.retry(self.provider, outcome.kind.value)
             logger.info(
                 "retrying %s %s on %s after %s (attempt %d, wait %.2fs)",
                 upstream.method,
                 self._scrub(upstream.path),
                 self.provider,
-                last.kind.value,
+                outcome.kind.value,
                 attempt + 1,
                 delay,
             )
             await asyncio.sleep(delay)
             attempt += 1
+            if (stopped := self._cooling_down()) is not None:
+                return stopped, judged
+            if self.breaker.state is not BreakerState.CLOSED and not permit.is_probe:
+                return self._circuit_open(), judged
+
+    def _report(self, permit: Permit, judged: tuple[Any, bool] | None) -> None:
+        """The call's one verdict for the breaker: its last attempt that reached the provider
+        decides. A 429 counts as a failure, holding the circuit open for its ``Retry-After``."""
+        if judged is None:
+            return
+        outcome, provider_up = judged
+        if isinstance(outcome, ProviderError) and outcome.kind is ErrorKind.RATE_LIMITED:
+            self._record_failure(permit, open_for=outcome.retry_after)
+        elif provider_up:
+            self.breaker.record_success(permit)
+        else:
+            self._record_failure(permit)
+
+    def _cooling_down(self) -> ProviderError | None:
+        """The fail-fast error while the provider's last 429 asks us to wait, gateway-wide."""
+        wait = self.health.cooldown()
+        if wait <= 0:
+            return None
+        return self._error(
+            ErrorKind.RATE_LIMITED,
+            f"rate limited by the provider: not sent, {wait:.1f}s of its cool-down left",
+            code="cooling_down",
+            retry_after=wait,
+        )
+
+    def _circuit_open(self) -> ProviderError:
+        """The fail-fast error while the circuit is open: a rate limit if 429s opened it."""
+        last = self.health.last_error
+        limited = last is not None and last.kind is ErrorKind.RATE_LIMITED
+        cause = " after repeated rate limiting" if limited else ""
+        return self._error(
+            ErrorKind.RATE_LIMITED if limited else ErrorKind.UNAVAILABLE,
+            f"circuit open{cause}; next probe in {self.breaker.retry_in():.1f}s",
+            code="circuit_open",
+        )
 
     def _url(self, method: str, path: str, params: Params | None) -> httpx.URL:
         """The absolute URL, parsed once for every attempt; one httpx cannot parse is a bad
@@ -242,28 +330,6 @@ class ProviderHTTP:
             invalid = f"{type(exc).__name__} for {method} {path}"
         # Raised outside the except block: no httpx exception rides along as context.
         raise self._error(ErrorKind.BAD_REQUEST, invalid)
-
-    async def _attempt(
-        self, permit: Permit, upstream: UpstreamRequest, deadline: float, number: int
-    ) -> Any:
-        """One attempt (``number`` 0 is the first); reports its verdict to the breaker and to
-        telemetry, and frees a probe on every exit."""
-        call = self.telemetry.attempt(self.provider, upstream.method, number)
-        try:
-            outcome, provider_up = await self._send(upstream, deadline, call)
-            self.health.record(outcome, provider_up)  # /readyz: the one place outcomes are seen
-            call.done(outcome.kind.value if isinstance(outcome, ProviderError) else None)
-            if provider_up is False:
-                self._record_failure(permit)
-            elif provider_up is True:
-                self.breaker.record_success(permit)
-            if isinstance(outcome, ProviderError):
-                raise outcome
-            return outcome
-        finally:
-            call.close()  # ends the span of an attempt cancelled on its way
-            # No-op after a verdict; frees the slot after a cancellation or a local timeout.
-            self.breaker.release_probe(permit)
 
     def _absolute(self, path: str, params: Params | None) -> str:
         """The request URL as one absolute string, query encoded by httpx's own rules.
@@ -279,17 +345,17 @@ class ProviderHTTP:
             url = url.partition("?")[0] + (f"?{query}" if query else "")
         return url
 
-    def _record_failure(self, permit: Permit) -> None:
+    def _record_failure(self, permit: Permit, *, open_for: float | None = None) -> None:
         before = self.breaker.state
-        self.breaker.record_failure(permit)
+        self.breaker.record_failure(permit, open_for=open_for)
         if before is not BreakerState.OPEN and self.breaker.state is BreakerState.OPEN:
-            self.telemetry.circuit_opened(self.provider)
             logger.warning(
                 "circuit opened for %s after %d consecutive failures; next probe in %.1fs",
                 self.provider,
                 self.breaker.failures,
                 self.breaker.retry_in(),
             )
+            self.telemetry.circuit_opened(self.provider)
 
     async def _send(
         self, upstream: UpstreamRequest, deadline: float, call: Attempt
@@ -303,9 +369,13 @@ class ProviderHTTP:
         """
         method, path = upstream.method, upstream.path
         remaining = deadline - time.monotonic()
+        scope = current_scope()
+        by_request = scope is not None and scope.deadline <= deadline
+        limit = _deadline_text(scope if by_request else None, self.settings.timeouts.deadline)
         if remaining <= 0:
-            return self._error(ErrorKind.TIMEOUT, "deadline exceeded before sending"), None
+            return self._error(ErrorKind.TIMEOUT, f"{limit} passed before sending"), None
         sending = False
+        answer: asyncio.Timeout | None = None
         failure: TransportFailure | None = None
         try:
             async with asyncio.timeout(remaining):
@@ -315,28 +385,35 @@ class ProviderHTTP:
                     sending = True
                     if (calls := _upstream_calls.get()) is not None:
                         calls[self.provider] += 1
-                    response = await self.client.request(
-                        method,
-                        upstream.url,
-                        data=upstream.form,
-                        content=upstream.content,
-                        json=upstream.json_body,
-                        # telemetry: the attempt's clock and span start here (+ traceparent)
-                        headers=call.sending(upstream.headers),
-                    )
-                    call.answered(response.status_code)
+                    async with asyncio.timeout(self._answer_within) as answer:
+                        response = await self.client.request(
+                            method,
+                            upstream.url,
+                            data=upstream.form,
+                            content=upstream.content,
+                            json=upstream.json_body,
+                            # telemetry: the attempt's clock and span start here (+ traceparent)
+                            headers=call.sending(upstream.headers),
+                        )
+                        call.answered(response.status_code)
         except TimeoutError:
-            if not sending:
-                # Queued behind our own cap or rate limit: no verdict on the provider.
-                message = (
-                    f"deadline of {self.settings.timeouts.deadline:g}s passed waiting for a slot"
+            if answer is not None and answer.expired():
+                failure = TransportFailure(
+                    ErrorKind.TIMEOUT,
+                    f"no complete answer to {method} {path} within {self._answer_within:g}s "
+                    "(connect + read timeout)",
                 )
+            elif not sending:
+                # Queued behind our own cap or rate limit: no verdict on the provider.
+                return self._error(ErrorKind.TIMEOUT, f"{limit} passed waiting for a slot"), None
+            elif by_request:
+                # The request ran out of time, not necessarily the provider: no verdict.
+                message = f"no answer to {method} {path} within {limit}"
                 return self._error(ErrorKind.TIMEOUT, message), None
-            failure = TransportFailure(
-                ErrorKind.TIMEOUT,
-                f"no answer to {method} {path} within the "
-                f"{self.settings.timeouts.deadline:g}s deadline",
-            )
+            else:
+                failure = TransportFailure(
+                    ErrorKind.TIMEOUT, f"no answer to {method} {path} within {limit}"
+                )
         except httpx.RequestError as exc:
             found = classify_transport_error(exc)
             failure = TransportFailure(found.kind, f"{found.reason} calling {method} {path}")

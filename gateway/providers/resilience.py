@@ -42,9 +42,10 @@ class CircuitBreaker:
     """Fails fast while a provider is down, then lets one probe through to test recovery.
 
     Opens after ``threshold`` consecutive failures (``threshold <= 0`` never opens); after
-    ``reset_timeout`` seconds one caller is admitted (half-open). Its success closes the circuit,
-    its failure re-opens it for another ``reset_timeout``. A probe that ends without a verdict must
-    call :meth:`release_probe` so the next caller can probe.
+    ``reset_timeout`` seconds (or the ``open_for`` the failure that opened it gave, e.g. a
+    provider's ``Retry-After``) one caller is admitted (half-open). Its success closes the
+    circuit, its failure re-opens it. A probe that ends without a verdict must call
+    :meth:`release_probe` so the next caller can probe.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class CircuitBreaker:
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
+        self._open_for = reset_timeout
         self._probe: int | None = None
         self._probe_seq = 0
 
@@ -65,7 +67,7 @@ class CircuitBreaker:
     def state(self) -> BreakerState:
         if self._opened_at is None:
             return BreakerState.CLOSED
-        if self._clock() - self._opened_at >= self.reset_timeout:
+        if self._clock() - self._opened_at >= self._open_for:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
@@ -82,7 +84,7 @@ class CircuitBreaker:
     def retry_in(self) -> float:
         if self._opened_at is None:
             return 0.0
-        return max(0.0, self.reset_timeout - (self._clock() - self._opened_at))
+        return max(0.0, self._open_for - (self._clock() - self._opened_at))
 
     def acquire(self) -> Permit | None:
         """A permit to send now, or ``None`` to fail fast; half-open admits one probe at a time."""
@@ -105,8 +107,11 @@ class CircuitBreaker:
         self._opened_at = None
         self._probe = None
 
-    def record_failure(self, permit: Permit | None = None) -> None:
-        """The provider failed: count it, and (re-)open once the threshold is reached.
+    def record_failure(
+        self, permit: Permit | None = None, *, open_for: float | None = None
+    ) -> None:
+        """The provider failed: count it, and (re-)open once the threshold is reached, for
+        ``open_for`` seconds when given (a rate limit's ``Retry-After``), else ``reset_timeout``.
 
         Without a permit the caller is taken to be the probe, as before permits existed.
         """
@@ -116,6 +121,7 @@ class CircuitBreaker:
             return
         if self._opened_at is not None or self._failures >= self.threshold:
             self._opened_at = self._clock()
+            self._open_for = self.reset_timeout if open_for is None else open_for
 
     def release_probe(self, permit: Permit | None = None) -> None:
         """A probe that ended without a verdict (cancelled, timed out locally) frees its slot."""

@@ -349,7 +349,7 @@ async def test_health(gateway: GatewayHarness) -> None:
 
 async def test_health_shows_an_open_circuit(gateway: GatewayHarness) -> None:
     gateway.set_faults("lago", Faults(outage=True))
-    for _ in range(2):  # 3 attempts each: 6 failures open the circuit (threshold 5)
+    for _ in range(5):  # one failure per logical call, retries included (threshold 5)
         await gateway.query(BY_EMAIL, {"email": SHOWCASE_EMAIL})
 
     circuits = (await gateway.client.get("/healthz")).json()["circuits"]
