@@ -55,6 +55,7 @@ from gateway.telemetry.operations import OperationTelemetry
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
 from resolvers.errors import finalise_errors
+from resolvers.extensions import shows_paths
 from resolvers.schema import build_schema
 
 access_log = logging.getLogger("customer_gateway.access")
@@ -148,7 +149,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         and for them a request that never executed (parse, validation, variables, limits) is a
         400 without a ``data`` entry."""
         context = getattr(request.state, "gateway_context", None)
-        result.errors = finalise_errors(result.errors, context.degraded if context else {})
+        result.errors = finalise_errors(
+            result.errors, context.degraded if context else {}, show_paths=shows_paths(context)
+        )
         response = await super().process_result(request, result)
         if media_type(request.headers) == GRAPHQL_RESPONSE_JSON:
             request.state.sub_response.headers["content-type"] = GRAPHQL_RESPONSE_JSON

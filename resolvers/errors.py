@@ -12,6 +12,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from gateway.errors import ErrorCode, GatewayError, ProviderError, ProviderFailed, provider_code
+from gateway.providers.upstream.redact import without_paths
 
 __all__ = ["finalise_errors", "is_unexpected", "provider_extensions"]
 
@@ -58,11 +59,12 @@ def _code_for(error: GraphQLError) -> ErrorCode:
     return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
-def _client_error(error: GraphQLError) -> GraphQLError:
+def _client_error(error: GraphQLError, show_paths: bool) -> GraphQLError:
     original = error.original_error
     if isinstance(original, GatewayError):
+        message = original.message if show_paths else without_paths(original.message)
         return GraphQLError(
-            original.message, nodes=error.nodes, path=error.path, extensions=_extensions(original)
+            message, nodes=error.nodes, path=error.path, extensions=_extensions(original)
         )
     if is_unexpected(error):
         return GraphQLError(
@@ -77,19 +79,24 @@ def _client_error(error: GraphQLError) -> GraphQLError:
 
 
 def finalise_errors(
-    errors: list[GraphQLError] | None, degraded: Mapping[str, ProviderError]
+    errors: list[GraphQLError] | None,
+    degraded: Mapping[str, ProviderError],
+    *,
+    show_paths: bool = True,
 ) -> list[GraphQLError]:
     """The errors a client sees: domain errors coded, unexpected exceptions masked (the schema
     logged them in full), every error with ``extensions.code``, and one error per failed
-    provider that no field error already names.
+    provider that no field error already names. Without ``show_paths`` (callers lacking the
+    ``customers:pii`` scope) upstream request paths, which hold customer ids, are withheld.
 
     Called by the HTTP view on the final result: Strawberry sets an operation's result only
     after extension hooks have resumed, and parse failures skip them altogether.
     """
-    final = [_client_error(error) for error in errors or []]
+    final = [_client_error(error, show_paths) for error in errors or []]
     named = {(e.extensions or {}).get("provider") for e in final}
     for provider, failure in sorted(degraded.items()):
         if provider not in named:
             gone = ProviderFailed(failure)
-            final.append(GraphQLError(gone.message, extensions=_extensions(gone)))
+            message = gone.message if show_paths else without_paths(gone.message)
+            final.append(GraphQLError(message, extensions=_extensions(gone)))
     return final

@@ -8,9 +8,17 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
+from gateway.auth.scopes import Scope
 from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode, provider_code
 from gateway.providers.notices import current_notices
+from gateway.providers.upstream.redact import without_paths
+
+
+def shows_paths(context: object) -> bool:
+    """Whether this request's caller may see upstream request paths (``customers:pii``)."""
+    principal = getattr(context, "principal", None)
+    return principal is None or principal.allows(Scope.PII)
 
 
 class GatewayErrors(SchemaExtension):
@@ -21,8 +29,13 @@ class GatewayErrors(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
         failed = getattr(context, "degraded", None) or {}
+        shown = shows_paths(context)
         entries = {
-            name: {"provider": name, "code": provider_code(err).value, "message": err.message}
+            name: {
+                "provider": name,
+                "code": provider_code(err).value,
+                "message": err.message if shown else without_paths(err.message),
+            }
             for name, err in failed.items()
         }
         for name, message in current_notices().items():

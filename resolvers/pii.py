@@ -18,6 +18,7 @@ from typing import Any, Final
 from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema, default_field_resolver
 
 from gateway.auth.scopes import Scope
+from gateway.providers.upstream.redact import without_paths
 from resolvers.identity import MatchRule
 
 __all__ = ["mask_email", "mask_emails_in", "mask_phone", "protect_pii", "redact"]
@@ -124,6 +125,7 @@ MASKS: Final[Mapping[str, Mapping[str, Mask]]] = {
         "address": _hidden,
     },
     "MatchEdge": {"value": _edge_value},
+    "ProviderOutcome": {"message": _each(without_paths)},
     "IdentityConflict": {
         "email": _each(mask_email),
         "values": _conflict_values,

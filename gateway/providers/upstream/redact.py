@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["REDACTED", "redact"]
+__all__ = ["REDACTED", "redact", "without_paths"]
 
 REDACTED: Final = "[redacted]"
 
@@ -24,6 +24,15 @@ _KEY_LIKE: Final = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+
+
+_REQUEST_LINE: Final = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD) /[^\s,;)]*")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with upstream request paths withheld: they hold customer ids and emails
+    (``GET /v1/customers/cus_…``), shown to clients only with the ``customers:pii`` scope."""
+    return _REQUEST_LINE.sub(lambda found: f"{found.group(1)} <path withheld>", text)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
