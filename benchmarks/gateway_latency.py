@@ -309,6 +309,9 @@ def main() -> None:
     gateway_port = base + 5
     sandbox = Sandbox(base)
     env = dict(os.environ)
+    # Live mode on loopback, measured without credentials (access control has its own tests).
+    env["CUSTOMER_GATEWAY_AUTH_OPEN"] = "1"
+    env.setdefault("CUSTOMER_GATEWAY_LOG_FORMAT", "json")
     for name, url in sandbox.urls.items():
         prefix = name.upper()
         env[f"{prefix}_BASE_URL"] = url
