@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from gateway.config import schema
+from gateway.config import auth_schema, schema
 from gateway.config.casts import Setting
 from gateway.config.providers import tune
 from gateway.config.settings import AuthSettings, IdentitySettings, ProviderSettings, Settings
@@ -91,11 +91,11 @@ def _auth_lines(auth: AuthSettings) -> list[str]:
     """Access control: key ids and scopes (never their hashes), JWT checks when on; ``null``
     for introspection and GraphiQL means the mode decides."""
     keys = [f"{key.id}: {' '.join(sorted(key.scopes))}" for key in auth.api_keys]
-    lines = _lines(auth, schema.AUTH, "auth.", skip=(schema.API_KEYS,))
+    lines = _lines(auth, auth_schema.AUTH, "auth.", skip=(auth_schema.API_KEYS,))
     lines.append(f"auth.api_keys = {_show(keys)}")
     if auth.jwt.enabled:
-        lines += _lines(auth, schema.AUTH_JWT, "auth.jwt.")
-    return lines + _lines(auth, schema.AUTH_RATE, "auth.rate_limit.")
+        lines += _lines(auth, auth_schema.AUTH_JWT, "auth.jwt.")
+    return lines + _lines(auth, auth_schema.AUTH_RATE, "auth.rate_limit.")
 
 
 def _lines(

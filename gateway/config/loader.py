@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from gateway.config import schema
+from gateway.config import auth_schema, schema
 from gateway.config.casts import ConfigError, Setting
 from gateway.config.providers import configured_defaults, load_provider, off_reason
 from gateway.config.settings import (
@@ -155,9 +155,9 @@ def _auth(data: Mapping[str, Any], env: Mapping[str, str]) -> AuthSettings:
     found = section(data, "auth", "auth")
     auth = AuthSettings()
     for declared, name in (
-        (schema.AUTH, ""),
-        (schema.AUTH_JWT, "jwt"),
-        (schema.AUTH_RATE, "rate_limit"),
+        (auth_schema.AUTH, ""),
+        (auth_schema.AUTH_JWT, "jwt"),
+        (auth_schema.AUTH_RATE, "rate_limit"),
     ):
         where = f"auth.{name}" if name else "auth"
         values = read_section(
@@ -165,7 +165,7 @@ def _auth(data: Mapping[str, Any], env: Mapping[str, str]) -> AuthSettings:
             section(found, name, where) if name else found,
             where,
             env,
-            sections=() if name else schema.AUTH_SECTIONS,
+            sections=() if name else auth_schema.AUTH_SECTIONS,
         )
         auth = assign(auth, declared, values)
     return replace(auth, jwt=_jwt(auth.jwt, env)) if auth.jwt.enabled else auth
@@ -178,7 +178,10 @@ MIN_SECRET: Final = 32
 
 def _jwt(jwt: JwtSettings, env: Mapping[str, str]) -> JwtSettings:
     """Checks that need several JWT settings at once; the secret read from its variable."""
-    for setting, value in ((schema.JWT_ISSUER, jwt.issuer), (schema.JWT_AUDIENCE, jwt.audience)):
+    for setting, value in (
+        (auth_schema.JWT_ISSUER, jwt.issuer),
+        (auth_schema.JWT_AUDIENCE, jwt.audience),
+    ):
         if not value:
             raise ConfigError(
                 f"auth.jwt.{setting.key}: required with JWTs (or {setting.env}), so a token "

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gateway.auth.keys import ApiKey
+from gateway.config import auth_schema as a
 from gateway.config import schema as s
 
 __all__ = [
@@ -101,15 +102,15 @@ class JwtSettings:
     """Bearer JWTs: RS/PS/ES checked against ``jwks_url``, HS against the secret read from the
     variable ``hs_secret_env`` names. Off while neither is set."""
 
-    jwks_url: str = s.JWKS_URL.default
-    hs_secret_env: str = s.HS_SECRET_ENV.default
+    jwks_url: str = a.JWKS_URL.default
+    hs_secret_env: str = a.HS_SECRET_ENV.default
     hs_secret: str = field(default="", repr=False)
     """The shared secret, read from ``hs_secret_env`` at start-up; never logged."""
-    issuer: str = s.JWT_ISSUER.default
-    audience: str = s.JWT_AUDIENCE.default
-    algorithms: tuple[str, ...] = s.JWT_ALGORITHMS_SETTING.default
-    scopes_claim: str = s.JWT_SCOPES_CLAIM.default
-    leeway: float = s.JWT_LEEWAY.default
+    issuer: str = a.JWT_ISSUER.default
+    audience: str = a.JWT_AUDIENCE.default
+    algorithms: tuple[str, ...] = a.JWT_ALGORITHMS_SETTING.default
+    scopes_claim: str = a.JWT_SCOPES_CLAIM.default
+    leeway: float = a.JWT_LEEWAY.default
 
     @property
     def enabled(self) -> bool:
@@ -120,22 +121,22 @@ class JwtSettings:
 class InboundLimits:
     """Per key: a request token bucket and a budget of estimated upstream calls per minute."""
 
-    rate: float = s.INBOUND_RATE.default
-    burst: int = s.INBOUND_BURST.default
-    cost_per_minute: int = s.COST_PER_MINUTE.default
+    rate: float = a.INBOUND_RATE.default
+    burst: int = a.INBOUND_BURST.default
+    cost_per_minute: int = a.COST_PER_MINUTE.default
 
 
 @dataclass(frozen=True, slots=True)
 class AuthSettings:
     """Who may call the gateway and what they may do (docs/security.md#access-control)."""
 
-    open: bool = s.AUTH_OPEN.default
+    open: bool = a.AUTH_OPEN.default
     """Explicitly no access control in live mode (the sandbox is open unless keys are set)."""
-    api_keys: tuple[ApiKey, ...] = field(default=s.API_KEYS.default, repr=False)
-    introspection: bool | None = s.INTROSPECTION.default
+    api_keys: tuple[ApiKey, ...] = field(default=a.API_KEYS.default, repr=False)
+    introspection: bool | None = a.INTROSPECTION.default
     """``True``: everyone admitted; ``False``: the ``introspection`` scope only; ``None``: by
     mode (on for the sandbox, scope-only live)."""
-    graphiql: bool | None = s.GRAPHIQL.default
+    graphiql: bool | None = a.GRAPHIQL.default
     """``None``: by mode (on for the sandbox, off live)."""
     jwt: JwtSettings = JwtSettings()
     rate_limit: InboundLimits = InboundLimits()

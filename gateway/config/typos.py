@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher, get_close_matches
 from typing import Final
 
-from gateway.config import schema
+from gateway.config import auth_schema, schema
 
 __all__ = ["Misspelt", "closest", "known_variables", "misspelt_variables"]
 
@@ -45,9 +45,9 @@ def known_variables() -> frozenset[str]:
         for s in (
             *schema.GATEWAY,
             *schema.IDENTITY,
-            *schema.AUTH,
-            *schema.AUTH_JWT,
-            *schema.AUTH_RATE,
+            *auth_schema.AUTH,
+            *auth_schema.AUTH_JWT,
+            *auth_schema.AUTH_RATE,
         )
         if s.env
     )

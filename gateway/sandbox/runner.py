@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
+from typing import cast
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -40,7 +41,7 @@ def set_drain(config: uvicorn.Config, seconds: float) -> None:
     """On shutdown uvicorn stops accepting, lets requests in flight run this long, then
     cancels them (the gateway answers those 503 ``SHUTTING_DOWN``)."""
     # uvicorn annotates whole seconds, but any number works (it goes to asyncio.wait_for).
-    config.timeout_graceful_shutdown = seconds  # type: ignore[assignment]
+    config.timeout_graceful_shutdown = cast(int, seconds)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

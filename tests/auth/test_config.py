@@ -14,7 +14,7 @@ import pytest
 from gateway.auth.keys import KEY_PREFIX, digest, new_key
 from gateway.cli import main
 from gateway.config import AuthSettings, ConfigError, load_settings
-from gateway.config.schema import AUTH, AUTH_JWT, AUTH_RATE
+from gateway.config.auth_schema import AUTH, AUTH_JWT, AUTH_RATE
 from gateway.sandbox.dataset import Dataset
 from gateway.server import create_app
 from tests.auth.conftest import (
