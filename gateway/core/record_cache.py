@@ -165,10 +165,6 @@ class RecordCache:
             del self._entries[full]
         return len(doomed)
 
-    def clear(self) -> None:
-        for provider in {k[0] for k in (*self._entries, *self._flights)}:
-            self.invalidate(provider)
-
     def _fly(
         self,
         adapter: ProviderAdapter,

@@ -165,3 +165,21 @@ async def test_metrics_count_the_cache(small_dataset: Dataset) -> None:
 
     assert samples('result="miss"') and samples('result="hit"')
     assert any('provider="lago"' in line for line in samples('result="hit"'))
+
+
+async def test_a_mutation_plans_from_fresh_reads(small_dataset: Dataset) -> None:
+    by_id = "query($id: ID!) { customer(id: $id) { name } }"
+    async with gateway_harness(small_dataset, cached(30)) as gateway:
+        found = await gateway.query(QUERY, {"e": SHOWCASE_EMAIL})
+        customer_id = found["data"]["customerByEmail"]["id"]
+        await gateway.query(by_id, {"id": customer_id})  # the reads an update starts with
+        gateway.reset_calls()
+        await gateway.query(by_id, {"id": customer_id})
+        assert upstream(gateway) == 0
+
+        await gateway.query(UPDATE, {"id": customer_id, "name": "X"})
+
+        # Stripe is not written: its calls are the reads the update was planned from.
+        assert [c.method for c in gateway.calls("stripe")] and all(
+            c.method == "GET" for c in gateway.calls("stripe")
+        )
