@@ -28,6 +28,7 @@ from gateway.auth.control import access_control
 from gateway.auth.gate import admit, principal_of
 from gateway.config import Settings
 from gateway.core.context import RequestContext
+from gateway.core.record_cache import RecordCache
 from gateway.documents import DocumentRefused, PersistedDocuments, names_document
 from gateway.errors import ErrorCode
 from gateway.graphiql import STATIC_PATH, render_page, static_files
@@ -136,6 +137,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             response,
             idempotency=state.idempotency,
             principal=principal_of(request),  # access control: who the request runs as
+            record_cache=state.record_cache,  # shared by the app's requests (per process)
         )
         request.state.gateway_context = context
         return context
@@ -330,4 +332,7 @@ def create_app(
     app.state.access = access
     # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
     app.state.idempotency = IdempotencyStore[MutationResult]()
+    # Lookup answers shared by the app's requests (gateway/core/record_cache.py); each
+    # provider's cache_ttl turns it on (0, the default, sends every read upstream).
+    app.state.record_cache = RecordCache.from_settings(settings, telemetry.metrics)
     return app

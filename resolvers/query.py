@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 import strawberry
 
 from gateway.core import lookups
+from gateway.core.loaders import fresh_reads
 from gateway.core.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, customers_page
 from gateway.model import Lookup
 from resolvers.context import Info
@@ -55,24 +57,41 @@ class CustomerFilter:
     )
 
 
+Fresh = Annotated[
+    bool,
+    strawberry.argument(
+        description="Read every record from the providers, not from the gateway's record "
+        "cache (what is fetched still refreshes the cache). Only matters for providers with "
+        "a cache TTL configured."
+    ),
+]
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="A customer by its gateway id.")
-    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return Customer.maybe(await lookups.customer_by_id(info.context, str(id)))
+    async def customer(
+        self, info: Info, id: strawberry.ID, fresh: Fresh = False
+    ) -> Customer | None:
+        with fresh_reads(fresh):
+            return Customer.maybe(await lookups.customer_by_id(info.context, str(id)))
 
     @strawberry.field(description="The customer holding this email (trimmed, case-insensitive).")
-    async def customer_by_email(self, info: Info, email: str) -> Customer | None:
-        return Customer.maybe(await lookups.customer_by_email(info.context, email))
+    async def customer_by_email(
+        self, info: Info, email: str, fresh: Fresh = False
+    ) -> Customer | None:
+        with fresh_reads(fresh):
+            return Customer.maybe(await lookups.customer_by_email(info.context, email))
 
     @strawberry.field(
         description="The customer holding this provider record (the provider's own id: a Stripe "
         "`cus_` id, a ChartMogul uuid, a FirstOfficer id, a Lago external id, a Tofupay id)."
     )
     async def customer_by_provider_id(
-        self, info: Info, provider: Provider, id: str
+        self, info: Info, provider: Provider, id: str, fresh: Fresh = False
     ) -> Customer | None:
-        found = await lookups.customer_by_provider_id(info.context, provider.value, id)
+        with fresh_reads(fresh):
+            found = await lookups.customer_by_provider_id(info.context, provider.value, id)
         return Customer.maybe(found)
 
     @strawberry.field(
@@ -81,9 +100,10 @@ class Query:
         "FirstOfficer extra_id)."
     )
     async def customer_by_linked_id(
-        self, info: Info, kind: LinkedIdKind, value: str
+        self, info: Info, kind: LinkedIdKind, value: str, fresh: Fresh = False
     ) -> Customer | None:
-        found = await lookups.customer_by_linked_id(info.context, Lookup(kind.value), value)
+        with fresh_reads(fresh):
+            found = await lookups.customer_by_linked_id(info.context, Lookup(kind.value), value)
         return Customer.maybe(found)
 
     @strawberry.field(
@@ -99,32 +119,41 @@ class Query:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: CustomerFilter | None = None,
+        fresh: Fresh = False,
     ) -> CustomerConnection | None:
-        if filter is not None and filter.email is not None:
-            found = Customer.maybe(await lookups.customer_by_email(info.context, filter.email))
-            edges = [CustomerEdge(cursor=str(found.id), node=found)] if found else []
-            return CustomerConnection(
-                edges=edges,
-                page_info=PageInfo(
-                    has_next_page=False,
-                    has_previous_page=False,
-                    start_cursor=None,
-                    end_cursor=None,
-                ),
-            )
-        page = await customers_page(info.context, first, after)
-        edges = [
-            CustomerEdge(cursor=cursor, node=Customer.of(found))
-            for cursor, found in zip(page.cursors, page.customers, strict=True)
-        ]
+        with fresh_reads(fresh):
+            return await _customers(info, first, after, filter)
+
+
+async def _customers(
+    info: Info, first: int, after: str | None, filter: CustomerFilter | None
+) -> CustomerConnection | None:
+    """A page of customers, or the one holding ``filter.email`` (as one page)."""
+    if filter is not None and filter.email is not None:
+        found = Customer.maybe(await lookups.customer_by_email(info.context, filter.email))
+        edges = [CustomerEdge(cursor=str(found.id), node=found)] if found else []
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.next_cursor is not None,
+                has_next_page=False,
                 has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.next_cursor
-                if page.next_cursor
-                else (edges[-1].cursor if edges else None),
+                start_cursor=None,
+                end_cursor=None,
             ),
         )
+    page = await customers_page(info.context, first, after)
+    edges = [
+        CustomerEdge(cursor=cursor, node=Customer.of(found))
+        for cursor, found in zip(page.cursors, page.customers, strict=True)
+    ]
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.next_cursor is not None,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=page.next_cursor
+            if page.next_cursor
+            else (edges[-1].cursor if edges else None),
+        ),
+    )

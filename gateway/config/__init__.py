@@ -16,6 +16,7 @@ from gateway.config.schema import DEFAULT_FEDERATION_VERSION
 from gateway.config.settings import (
     AuthSettings,
     BreakerPolicy,
+    CachePolicy,
     IdentitySettings,
     ProviderSettings,
     RateLimit,
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_FEDERATION_VERSION",
     "AuthSettings",
     "BreakerPolicy",
+    "CachePolicy",
     "ConfigError",
     "IdentitySettings",
     "ProviderSettings",

@@ -194,6 +194,24 @@ BREAKER_RESET: Final = Setting(
     env="BREAKER_RESET",
     above=0,
 )
+CACHE_TTL: Final = Setting(
+    "cache_ttl",
+    "cache.ttl",
+    number,
+    0.0,
+    "seconds a lookup's answer is served from the record cache, 0 = off",
+    env="CACHE_TTL",
+    at_least=0,
+)
+CACHE_STALE_TTL: Final = Setting(
+    "cache_stale_ttl",
+    "cache.stale_ttl",
+    number,
+    300.0,
+    "seconds past `cache_ttl` an answer may still be served while the provider fails",
+    env="CACHE_STALE_TTL",
+    at_least=0,
+)
 
 PROVIDER: Final[tuple[Setting[Any], ...]] = (
     BASE_URL,
@@ -210,6 +228,8 @@ PROVIDER: Final[tuple[Setting[Any], ...]] = (
     RATE_BURST,
     BREAKER_THRESHOLD,
     BREAKER_RESET,
+    CACHE_TTL,
+    CACHE_STALE_TTL,
 )
 PROVIDER_BY_KEY: Final[Mapping[str, Setting[Any]]] = {s.key: s for s in PROVIDER}
 
@@ -374,6 +394,15 @@ APQ_CACHE_SIZE: Final = Setting(
     env="CUSTOMER_GATEWAY_APQ_CACHE_SIZE",
     at_least=0,
 )
+RECORD_CACHE_SIZE: Final = Setting(
+    "record_cache_size",
+    "record_cache_size",
+    integer,
+    10_000,
+    "lookup answers the record cache holds, least recently used dropped first (per process)",
+    env="CUSTOMER_GATEWAY_RECORD_CACHE_SIZE",
+    at_least=1,
+)
 TRUSTED_DOCUMENTS: Final = Setting(
     "trusted_documents",
     "trusted_documents",
@@ -421,6 +450,7 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     DRAIN_SECONDS,
     METRICS_ADDRESS,
     APQ_CACHE_SIZE,
+    RECORD_CACHE_SIZE,
     TRUSTED_DOCUMENTS,
     TRUSTED_DOCUMENTS_ONLY,
     REQUEST_DEADLINE,

@@ -16,6 +16,7 @@ from gateway.config import schema as s
 __all__ = [
     "AuthSettings",
     "BreakerPolicy",
+    "CachePolicy",
     "IdentitySettings",
     "InboundLimits",
     "JwtSettings",
@@ -56,6 +57,16 @@ class BreakerPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class CachePolicy:
+    """The record cache for one provider (gateway/core/record_cache.py); ``ttl`` 0 is off."""
+
+    ttl: float = s.CACHE_TTL.default
+    """Seconds an answer is served from the cache."""
+    stale_ttl: float = s.CACHE_STALE_TTL.default
+    """Seconds past ``ttl`` an answer may still be served while the provider is failing."""
+
+
+@dataclass(frozen=True, slots=True)
 class RateLimit:
     """Client-side token bucket; a ``rate`` (requests/second) of 0 turns it off."""
 
@@ -76,6 +87,7 @@ class ProviderSettings:
     breaker: BreakerPolicy = BreakerPolicy()
     rate_limit: RateLimit = RateLimit()
     max_concurrency: int = s.MAX_CONCURRENCY.default
+    cache: CachePolicy = CachePolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +184,8 @@ class Settings:
     is off (docs/operations.md)."""
     apq_cache_size: int = s.APQ_CACHE_SIZE.default
     """Queries remembered for Automatic Persisted Queries, per process; 0 = APQ off."""
+    record_cache_size: int = s.RECORD_CACHE_SIZE.default
+    """Lookup answers the record cache holds (LRU), per process."""
     trusted_documents: str = s.TRUSTED_DOCUMENTS.default
     """Path of the persisted-documents manifest (gateway/documents); empty = none."""
     trusted_documents_only: bool = s.TRUSTED_DOCUMENTS_ONLY.default

@@ -13,6 +13,7 @@ from typing import Any
 from gateway.auth.scopes import OPEN, Principal
 from gateway.config import Settings
 from gateway.core.loaders import Loaders
+from gateway.core.record_cache import RecordCache
 from gateway.errors import ProviderError
 from gateway.providers.contract import ProviderAdapter
 from gateway.writes.idempotency import IdempotencyStore
@@ -49,11 +50,14 @@ class RequestContext:
         response: Any = None,
         idempotency: IdempotencyStore[MutationResult] | None = None,
         principal: Principal = OPEN,
+        record_cache: RecordCache | None = None,
     ) -> RequestContext:
+        """``record_cache`` is the app's (shared by its requests); without one every read
+        goes to the providers."""
         return cls(
             settings=settings,
             adapters=adapters,
-            loaders=Loaders(adapters, settings.identity),
+            loaders=Loaders(adapters, settings.identity, record_cache),
             request=request,
             response=response,
             idempotency=idempotency if idempotency is not None else IdempotencyStore(),

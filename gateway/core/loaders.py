@@ -5,16 +5,24 @@ Each (provider, key) is fetched at most once per request: results and failures a
 would evict the key and let a sibling field fetch it again). A record found by any lookup primes
 the loaders of the lookups that identify it uniquely in its provider, so a later hop asking for
 it by another key costs no call.
+
+Below the loaders, the app's :class:`~gateway.core.record_cache.RecordCache` (when the
+provider's ``cache_ttl`` turns it on) shares answers between requests. Reads inside
+:func:`fresh_reads` use a second set of loaders that skip it (the answers they fetch still
+refresh it), so one request can mix fresh and cached root fields without one batch serving both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
 from gateway.config import IdentitySettings
+from gateway.core.record_cache import RecordCache
 from gateway.errors import ProviderError
 from gateway.identity import expansion_lookups, normalise_email
 from gateway.model import CustomerRecord, Lookup
@@ -27,17 +35,49 @@ class LookupResult:
     error: ProviderError | None = None
 
 
+_fresh: ContextVar[bool] = ContextVar("fresh_reads", default=False)
+
+
+@contextlib.contextmanager
+def fresh_reads(fresh: bool = True) -> Iterator[None]:
+    """Loads within the block (and the tasks it starts) skip the record cache when ``fresh``."""
+    token = _fresh.set(fresh or _fresh.get())
+    try:
+        yield
+    finally:
+        _fresh.reset(token)
+
+
 class _LookupLoader(DataLoader[str, LookupResult]):
-    def __init__(self, adapter: ProviderAdapter, by: Lookup, placeholders: frozenset[str]) -> None:
+    def __init__(
+        self,
+        adapter: ProviderAdapter,
+        by: Lookup,
+        placeholders: frozenset[str],
+        cache: RecordCache | None = None,
+        *,
+        fresh: bool = False,
+    ) -> None:
         self.adapter = adapter
         self.by = by
         self.placeholders = placeholders
+        self.records = cache if cache is not None and cache.enabled(adapter.name) else None
+        self.fresh = fresh
         super().__init__()
 
     def get_cache_key(self, key: str) -> str:
         return cache_key(self.by, key, self.placeholders)
 
     async def batch_load_fn(self, keys: Sequence[str]) -> list[LookupResult]:
+        if self.records is not None:
+            normalised = [self.get_cache_key(key) for key in keys]
+            answers = await self.records.lookup(
+                self.adapter, self.by, keys, normalised, fresh=self.fresh
+            )
+            return [
+                LookupResult(error=a) if isinstance(a, ProviderError) else LookupResult(records=a)
+                for a in answers
+            ]
         try:
             found = await self.adapter.lookup(self.by, list(keys))
         except ProviderError as exc:
@@ -54,13 +94,35 @@ def cache_key(by: Lookup, value: str, placeholders: frozenset[str]) -> str:
 class Loaders:
     """The request's loaders, built fresh for every request (never shared between users)."""
 
-    def __init__(self, adapters: Mapping[str, ProviderAdapter], identity: IdentitySettings) -> None:
+    def __init__(
+        self,
+        adapters: Mapping[str, ProviderAdapter],
+        identity: IdentitySettings,
+        cache: RecordCache | None = None,
+    ) -> None:
         self.adapters = adapters
         self.identity = identity
-        self._loaders: dict[tuple[str, Lookup], _LookupLoader] = {}
-        for name, adapter in adapters.items():
-            for by in adapter.capabilities.lookups:
-                self._loaders[(name, by)] = _LookupLoader(adapter, by, identity.placeholder_emails)
+        self.cache = cache
+        self._sets: dict[bool, dict[tuple[str, Lookup], _LookupLoader]] = {
+            False: self._build(fresh=False)
+        }
+
+    def _build(self, *, fresh: bool) -> dict[tuple[str, Lookup], _LookupLoader]:
+        placeholders = self.identity.placeholder_emails
+        return {
+            (name, by): _LookupLoader(adapter, by, placeholders, self.cache, fresh=fresh)
+            for name, adapter in self.adapters.items()
+            for by in adapter.capabilities.lookups
+        }
+
+    @property
+    def _loaders(self) -> dict[tuple[str, Lookup], _LookupLoader]:
+        """The set the current reads use: the fresh one (built on first use) inside
+        :func:`fresh_reads`; without a record cache every read is fresh, so one set serves."""
+        fresh = self.cache is not None and _fresh.get()
+        if fresh not in self._sets:
+            self._sets[fresh] = self._build(fresh=fresh)
+        return self._sets[fresh]
 
     def providers_for(self, by: Lookup) -> list[str]:
         return [name for (name, kind) in self._loaders if kind is by]
@@ -72,7 +134,7 @@ class Loaders:
         return result
 
     def prime(self, records: Sequence[CustomerRecord]) -> None:
-        """Seed unique-lookup loaders with records found another way."""
+        """Seed unique-lookup loaders (of the current set) with records found another way."""
         for record in records:
             adapter = self.adapters.get(record.provider)
             if adapter is None or record.deleted:
@@ -103,13 +165,15 @@ class Loaders:
         """Forget every cached lookup in these providers (also after a failed write, which may
         still have happened upstream)."""
         wanted = set(providers)
-        for (provider, _), loader in self._loaders.items():
-            if provider in wanted:
-                loader.clear_all()
+        for loaders in self._sets.values():
+            for (provider, _), loader in loaders.items():
+                if provider in wanted:
+                    loader.clear_all()
 
     def clear_all(self) -> None:
-        for loader in self._loaders.values():
-            loader.clear_all()
+        for loaders in self._sets.values():
+            for loader in loaders.values():
+                loader.clear_all()
 
 
 def _identifies(record: CustomerRecord, by: Lookup, value: str, identity: IdentitySettings) -> bool:

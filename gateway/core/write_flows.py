@@ -174,6 +174,11 @@ def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:
     one may still have happened upstream), so the customer read back is fresh."""
     attempted = {o.provider for o, _ in written if o.status is not Status.SKIPPED}
     ctx.loaders.clear_providers(attempted)
+    if (cache := ctx.loaders.cache) is not None:
+        # The app's record cache too, every entry of each provider, for the reasons
+        # Loaders.clear gives: a write can change answers that never held the record.
+        for provider in attempted:
+            cache.invalidate(provider)
 
 
 def _ordered(outcomes: Sequence[Outcome]) -> tuple[Outcome, ...]:

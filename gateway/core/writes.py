@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.core.context import RequestContext
+from gateway.core.loaders import fresh_reads
 from gateway.core.provider_writes import CREATE, DELETE, UPDATE
 from gateway.core.write_flows import run_create, run_delete, run_update
 from gateway.errors import ErrorCode, FieldError
@@ -143,7 +144,20 @@ async def _once(
 
     The result records who made it (``actor``), and keys are the caller's own: another key id
     sending the same idempotency key neither replays nor blocks this one's result.
+    The reads a write is planned from skip the record cache: it must target records as they
+    are now.
     """
+    with fresh_reads():
+        return await _run_once(ctx, operation, key, arguments, run)
+
+
+async def _run_once(
+    ctx: RequestContext,
+    operation: str,
+    key: str | None,
+    arguments: dict[str, Any],
+    run: Callable[[], Awaitable[MutationResult]],
+) -> MutationResult:
     actor = ctx.principal.key_id
     if key is None:
         return replace(await run(), actor=actor)

@@ -138,6 +138,14 @@ class GatewayMetrics:
             ["provider"],
             registry=r,
         )
+        self.record_cache = Counter(
+            f"{PREFIX}_record_cache_lookups",
+            "Keys looked up through the record cache, by provider and result: hit (fresh "
+            "entry), miss (fetched upstream), coalesced (waited for another request's fetch), "
+            "stale (an expired entry served while the provider failed).",
+            ["provider", "result"],
+            registry=r,
+        )
         self._circuits = _CircuitCollector(f"{PREFIX}_upstream_circuit_state")
         r.register(self._circuits)
 
@@ -160,6 +168,11 @@ class GatewayMetrics:
     def rate_limited(self, provider: str, seconds: float) -> None:
         self.rate_limit_waits.labels(provider).inc()
         self.rate_limit_seconds.labels(provider).inc(seconds)
+
+    def cache_lookups(self, provider: str, result: str, count: int = 1) -> None:
+        """``count`` keys of ``provider`` answered by the record cache as ``result``."""
+        if count:
+            self.record_cache.labels(provider, result).inc(count)
 
     def watch_circuit(self, provider: str, breaker: BreakerLike) -> None:
         """Report ``breaker``'s state as ``provider``'s (replacing an earlier one) while it
