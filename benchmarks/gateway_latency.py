@@ -99,12 +99,17 @@ def child(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[byt
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: every process a benchmark starts ends with it."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:

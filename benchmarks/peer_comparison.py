@@ -42,6 +42,7 @@ from benchmarks.gateway_latency import (  # noqa: E402
     child,
     cpu_seconds,
     free_port_block,
+    stop,
     wait_for,
 )
 from gateway.config import IdentitySettings  # noqa: E402
@@ -144,12 +145,7 @@ def peer_gateway(
         yield proc
     finally:
         kids = children_of(proc.pid)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         for kid in kids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(kid, 15)

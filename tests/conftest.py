@@ -18,6 +18,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from hypothesis import settings as hypothesis_settings
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings, tune
@@ -122,6 +125,17 @@ class GatewayHarness:
 
     def set_faults(self, provider: str, faults: Faults) -> None:
         simulator_state(self.simulators[provider]).set_faults(faults)
+
+
+def without_stripe_search(simulator: Starlette) -> None:
+    """Make a Stripe simulator answer its search route 404, like an account (or a
+    Stripe-compatible fake) without customer search; the rest of its API is unchanged."""
+
+    async def no_search(request: Request) -> Response:
+        message = f"Unrecognized request URL (GET: {request.url.path})."
+        return JSONResponse({"error": {"message": message}}, status_code=404)
+
+    simulator.router.routes.insert(0, Route("/v1/customers/search", no_search))
 
 
 def build_simulators(dataset: Dataset) -> dict[str, Starlette]:

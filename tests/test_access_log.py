@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-
 from gateway.config import Settings, sandbox_settings, tune
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
 from gateway.sandbox.faults import Faults
-from tests.conftest import GatewayHarness, JsonLogs, gateway_harness
+from tests.conftest import GatewayHarness, JsonLogs, gateway_harness, without_stripe_search
 
 ACCESS = "customer_gateway.access"
 BY_EMAIL = """query CustomerByEmail($email: String!) {
@@ -107,13 +103,8 @@ async def test_a_provider_served_by_a_fallback_is_listed_as_degraded(
     """As in the response's ``extensions.degradedProviders``: Stripe answering emails through
     the list filter because customer search is missing."""
 
-    async def no_search(request: Request) -> Response:
-        message = f"Unrecognized request URL (GET: {request.url.path})."
-        return JSONResponse({"error": {"message": message}}, status_code=404)
-
     async with gateway_harness(small_dataset) as gateway:
-        stripe = gateway.simulators["stripe"]
-        stripe.router.routes.insert(0, Route("/v1/customers/search", no_search))
+        without_stripe_search(gateway.simulators["stripe"])
         response = await gateway.client.post(
             "/graphql",
             json={"query": BY_EMAIL, "variables": {"email": SHOWCASE_EMAIL}},

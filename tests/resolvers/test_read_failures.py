@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from gateway.config import Settings, sandbox_settings, tune
 from gateway.providers.contract import ProviderAdapter
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
 from gateway.sandbox.faults import Faults
-from tests.conftest import GatewayHarness, gateway_harness
+from tests.conftest import GatewayHarness, gateway_harness, without_stripe_search
 
 QUERY = """query($e: String!) { customerByEmail(email: $e) {
   name stripe { id } lago { externalId }
@@ -92,13 +89,8 @@ async def test_without_stripe_search_emails_still_find_stripe_records_and_say_ho
     """An account (or a Stripe-compatible fake) without customer search: the email lookup is
     served by the list filter, the customer is whole, and the answer names the fallback."""
 
-    async def no_search(request: Request) -> Response:
-        message = f"Unrecognized request URL (GET: {request.url.path})."
-        return JSONResponse({"error": {"message": message}}, status_code=404)
-
     async with gateway_harness(small_dataset) as gateway:
-        stripe = gateway.simulators["stripe"]
-        stripe.router.routes.insert(0, Route("/v1/customers/search", no_search))
+        without_stripe_search(gateway.simulators["stripe"])
 
         body = await gateway.query(QUERY, {"e": SHOWCASE_EMAIL})
         searches = [c.path for c in gateway.calls("stripe") if c.path.endswith("/search")]
