@@ -181,3 +181,39 @@ class CustomerWrite:
             for f in fields(self)
             if (value := getattr(self, f.name)) is not UNSET
         }
+
+
+class ChangeKind(enum.StrEnum):
+    """What happened to a record, as a provider's change feed or webhook reports it."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """One change to one customer record, from a provider's events list or a webhook.
+
+    ``record`` is the provider's object as of the event (``deleted=True`` for a deletion), so the
+    identity index can apply it without another call. ``occurred_at`` orders events per record:
+    an event older than what the index already holds for that record changes nothing, which is
+    how duplicated and out-of-order deliveries converge.
+    """
+
+    provider: str
+    event_id: str
+    kind: ChangeKind
+    record: CustomerRecord
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """A slice of a provider's change feed, oldest first."""
+
+    events: Sequence[ChangeEvent]
+    cursor: str | None
+    """Where to resume after these events (opaque to the gateway; ``None`` when there were
+    none and the previous cursor stands)."""
+    has_more: bool

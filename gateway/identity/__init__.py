@@ -15,6 +15,7 @@ from gateway.identity.keys import (
     plan_next_hop,
     record_keys,
 )
+from gateway.identity.overrides import Override, OverrideKind
 from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, resolve
 from gateway.identity.survivorship import (
     DEFAULT_FIELD_PRIORITY,
@@ -41,6 +42,8 @@ __all__ = [
     "MatchKey",
     "MatchRule",
     "MergedCustomer",
+    "Override",
+    "OverrideKind",
     "Survivorship",
     "decode_customer_id",
     "email_key",

@@ -1,0 +1,31 @@
+"""The identity index: the persistent graph of which records are one customer."""
+
+from gateway.index.contract import (
+    Applied,
+    ChangeSource,
+    CustomerFilter,
+    CustomerOrder,
+    IdentityIndex,
+    IndexedCustomer,
+    IndexPage,
+    IndexStats,
+    OrderField,
+    PageQuery,
+    RecordChange,
+    SyncCursor,
+)
+
+__all__ = [
+    "Applied",
+    "ChangeSource",
+    "CustomerFilter",
+    "CustomerOrder",
+    "IdentityIndex",
+    "IndexPage",
+    "IndexStats",
+    "IndexedCustomer",
+    "OrderField",
+    "PageQuery",
+    "RecordChange",
+    "SyncCursor",
+]
