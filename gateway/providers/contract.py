@@ -8,11 +8,19 @@ provenance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from gateway.model import CustomerRecord, CustomerWrite, Lookup, Page, WritableField
+from gateway.model import (
+    ChangeEvent,
+    CustomerRecord,
+    CustomerWrite,
+    EventPage,
+    Lookup,
+    Page,
+    WritableField,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,8 @@ class Capabilities:
     delete: bool = False
     writable_fields: frozenset[WritableField] = frozenset()
     """Names of :class:`CustomerWrite` fields the provider can store."""
+    change_feed: bool = False
+    """The adapter implements :class:`ChangeFeed` (the provider lists customer events)."""
 
     def batch_size(self, lookup: Lookup) -> int:
         return self.batch_sizes.get(lookup, 1)
@@ -69,3 +79,18 @@ class ProviderAdapter(Protocol):
     async def delete(self, record_id: str, *, idempotency_key: str | None = None) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """A provider's list of customer changes (Stripe's and Tofupay's ``/v1/events``), read by
+    the identity sync; adapters with ``capabilities.change_feed`` implement it."""
+
+    async def events(self, cursor: str | None, limit: int) -> EventPage:
+        """Customer events after ``cursor`` (from the oldest still listed when ``None``),
+        oldest first, at most ``limit``."""
+        ...
+
+
+ChangeSink = Callable[[Sequence[ChangeEvent]], Awaitable[None]]
+"""Where verified webhook events go (the identity sync applies them to the index)."""
