@@ -138,6 +138,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             idempotency=state.idempotency,
             principal=principal_of(request),  # access control: who the request runs as
             record_cache=state.record_cache,  # shared by the app's requests (per process)
+            graph=getattr(state, "graph", None),  # the identity index, opened by the lifespan
         )
         request.state.gateway_context = context
         return context

@@ -16,7 +16,7 @@ from gateway.identity.keys import (
     record_keys,
 )
 from gateway.identity.overrides import Override, OverrideKind
-from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, resolve
+from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, assemble, resolve
 from gateway.identity.survivorship import (
     DEFAULT_FIELD_PRIORITY,
     FIELDS,
@@ -45,6 +45,7 @@ __all__ = [
     "Override",
     "OverrideKind",
     "Survivorship",
+    "assemble",
     "decode_customer_id",
     "email_key",
     "encode_customer_id",
