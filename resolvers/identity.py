@@ -28,6 +28,7 @@ class RecordReference:
 class MatchRule(enum.Enum):
     EMAIL = "email"
     LINKED_ID = "linked_id"
+    OVERRIDE = "override"
 
 
 @strawberry.type(description="One reason two records are the same customer.")
@@ -36,7 +37,9 @@ class MatchEdge:
     namespace: str | None = strawberry.field(
         description="For LINKED_ID: the link namespace (stripe_id, external_id)."
     )
-    value: str = strawberry.field(description="The shared normalised email or id.")
+    value: str = strawberry.field(
+        description="The shared normalised email or id; for OVERRIDE, the operator's reason."
+    )
     left: RecordReference
     right: RecordReference
 

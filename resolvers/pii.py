@@ -96,7 +96,10 @@ def _hidden(root: Any, value: Any) -> None:
 
 
 def _edge_value(root: Any, value: str) -> str:
-    return mask_email(value) if root.rule is MatchRule.EMAIL else value
+    """An email edge's value is the email; an override's is an operator's free-text reason."""
+    if root.rule is MatchRule.EMAIL:
+        return mask_email(value)
+    return mask_emails_in(value) if root.rule is MatchRule.OVERRIDE else value
 
 
 _BY_FIELD: Final[Mapping[str, Callable[[str], str]]] = {

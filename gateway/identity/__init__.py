@@ -2,7 +2,8 @@
 
 Pure code, no I/O: the gateway fetches records (expanding hop by hop with
 :func:`plan_next_hop`), then :func:`resolve` groups them into :class:`MergedCustomer` values whose
-public id is :func:`encode_customer_id` of the anchor.
+public id is :func:`encode_customer_id` of the anchor, honouring an operator's :class:`Override`
+decisions (:func:`decide` says which still hold).
 """
 
 from gateway.identity.emails import normalise_email
@@ -15,7 +16,7 @@ from gateway.identity.keys import (
     plan_next_hop,
     record_keys,
 )
-from gateway.identity.overrides import Override, OverrideKind
+from gateway.identity.overrides import Decisions, Override, OverrideKind, decide
 from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, assemble, resolve
 from gateway.identity.survivorship import (
     DEFAULT_FIELD_PRIORITY,
@@ -35,6 +36,7 @@ __all__ = [
     "PROVIDER_PRIORITY",
     "Conflict",
     "ConflictKind",
+    "Decisions",
     "FieldData",
     "FieldValue",
     "InvalidCustomerId",
@@ -46,6 +48,7 @@ __all__ = [
     "OverrideKind",
     "Survivorship",
     "assemble",
+    "decide",
     "decode_customer_id",
     "email_key",
     "encode_customer_id",

@@ -1,20 +1,29 @@
 """Entity resolution: which provider records are one customer.
 
 Records are nodes of a union-find; a record fetched twice (same :class:`RecordRef`) is one node
-and deleted records are left out. Two kinds of edge join nodes, transitively:
+and deleted records are left out. Three kinds of edge join nodes, transitively:
 
-* ``LINKED_ID``: both records hold the same link key (:func:`record_keys`). Strong evidence,
-  applied first and always, even when it puts more than ``max_records_per_provider`` records of
-  one provider together (reported as a ``GUARDRAIL`` conflict on that customer).
-* ``EMAIL``: same email in matching form. Weak evidence: taken email by email (sorted), each
-  record of an email trying, in id order, to join the earlier ones. A join that would put more
-  than ``max_records_per_provider`` records of a provider into one customer is dropped and
-  reported on both customers as a ``GUARDRAIL`` conflict naming the email and the two records,
-  once per email and pair of customers.
+* ``OVERRIDE``: an operator's ``LINK`` that still holds (:func:`decide`). Its value is the
+  override's reason (trimmed; ``"manual link"`` when blank), no namespace.
+* ``LINKED_ID``: both records hold the same link key (:func:`record_keys`).
+* ``EMAIL``: same email in matching form.
 
-Everything is sorted before it is used, so the output depends only on the set of records, never
-on their order. The edges a customer reports are, per shared key and per customer, a star from
-the key's smallest record to the others: enough to explain every merge, no more.
+Overrides and linked ids are strong evidence, applied first and always, even when they put more
+than ``max_records_per_provider`` records of one provider together (reported as a ``GUARDRAIL``
+conflict on that customer). Emails are weak evidence: taken email by email (sorted), each record
+of an email tries to join the ones before it, records taken earliest ``created_at`` first (naive
+as UTC, unknown after every known one), then by ref, so when an email is shared too widely the
+oldest accounts are the ones that merge. A join that would put more than
+``max_records_per_provider`` records of a provider into one customer is dropped and reported on
+both customers as a ``GUARDRAIL`` conflict naming the email and the two records (by ref), once
+per email and pair of customers. A record under an effective ``UNLINK`` override takes no email
+or linked-id edge at all: it stands alone unless a later ``LINK`` names it.
+
+Everything is sorted before it is used, so the output depends only on the set of records and
+of overrides, never on their order. The edges a customer reports are, per shared key and per
+customer, a star from the key's smallest record to the others, plus one ``OVERRIDE`` edge per
+pair an effective ``LINK`` joins (the latest such ``LINK`` giving the value): enough to explain
+every merge, no more.
 """
 
 from __future__ import annotations
@@ -25,9 +34,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from gateway.config import IdentitySettings
 from gateway.identity.keys import MatchKey, email_key, record_keys
+from gateway.identity.overrides import Override, decide
 from gateway.identity.survivorship import (
     Conflict,
     ConflictKind,
@@ -35,6 +46,7 @@ from gateway.identity.survivorship import (
     provider_rank,
     survive,
 )
+from gateway.identity.times import as_utc
 from gateway.model import CustomerRecord, RecordRef
 
 __all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "assemble", "resolve"]
@@ -43,15 +55,21 @@ __all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "assemble", "resolve"]
 class MatchRule(enum.StrEnum):
     LINKED_ID = "LINKED_ID"
     EMAIL = "EMAIL"
+    OVERRIDE = "OVERRIDE"
+    """An operator's ``LINK`` override; the edge's value is its reason."""
+
+
+_UNNAMED_LINK: Final = "manual link"
+_UNKNOWN_TIME: Final = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class MatchEdge:
-    """Why two records are one customer: a shared link key or email."""
+    """Why two records are one customer: a shared link key or email, or an operator's link."""
 
     rule: MatchRule
     namespace: str | None
-    """The link namespace; ``None`` for an email."""
+    """The link namespace; ``None`` for an email or an override."""
     value: str
     left: RecordRef
     right: RecordRef
@@ -140,29 +158,40 @@ def _canonical(records: Iterable[CustomerRecord]) -> dict[RecordRef, CustomerRec
     return {ref: chosen[ref] for ref in sorted(chosen) if not chosen[ref].deleted}
 
 
-def resolve(records: Iterable[CustomerRecord], settings: IdentitySettings) -> list[MergedCustomer]:
-    """Group records into customers, sorted by anchor; deterministic for any input order."""
+def resolve(
+    records: Iterable[CustomerRecord],
+    settings: IdentitySettings,
+    overrides: Iterable[Override] = (),
+) -> list[MergedCustomer]:
+    """Group records into customers, honouring ``overrides``, sorted by anchor; deterministic
+    for any order of records and of overrides."""
     nodes = _canonical(records)
+    decisions = decide(overrides, nodes)
     limit = settings.max_records_per_provider
     links: dict[MatchKey, list[RecordRef]] = defaultdict(list)
     emails: dict[str, list[RecordRef]] = defaultdict(list)
     for ref, record in nodes.items():  # refs ascending, so every member list is sorted
+        if ref in decisions.alone:
+            continue
         for key in record_keys(record, settings):
             links[key].append(ref)
         if (email := email_key(record, settings)) is not None:
             emails[email].append(ref)
 
     uf = _UnionFind(nodes)
+    manual = _override_edges(decisions.links)
+    for edge in manual:
+        uf.union(edge.left, edge.right)
     for key in sorted(links):
         first, *others = links[key]
         for other in others:
             uf.union(first, other)
-    dropped = _join_by_email(uf, emails, limit)
+    dropped = _join_by_email(uf, emails, limit, {ref: _join_rank(r) for ref, r in nodes.items()})
 
     groups: dict[RecordRef, list[RecordRef]] = defaultdict(list)
     for ref in nodes:
         groups[uf.find(ref)].append(ref)
-    edges = _edges(uf, links, emails)
+    edges = _edges(uf, links, emails, manual)
     guardrails = _dropped_conflicts(uf, dropped, limit)
 
     customers = [
@@ -177,13 +206,37 @@ def resolve(records: Iterable[CustomerRecord], settings: IdentitySettings) -> li
     return sorted(customers, key=lambda c: (provider_rank(c.anchor.provider), c.anchor.id))
 
 
+def _override_edges(links: Iterable[Override]) -> list[MatchEdge]:
+    """One edge per pair of records the effective ``LINK`` overrides join (a star from each
+    override's smallest record), sorted; a pair linked again takes the later reason."""
+    pairs: dict[tuple[RecordRef, RecordRef], str] = {}
+    for override in links:  # oldest first, so the latest reason wins
+        first, *others = sorted(set(override.records))
+        for other in others:
+            pairs[first, other] = override.reason.strip() or _UNNAMED_LINK
+    return [
+        MatchEdge(MatchRule.OVERRIDE, None, value, left, right)
+        for (left, right), value in sorted(pairs.items())
+    ]
+
+
+def _join_rank(record: CustomerRecord) -> tuple[bool, datetime, RecordRef]:
+    """Email join order: earliest created first, unknown creation last, then by ref."""
+    created = record.created_at
+    return (created is None, _UNKNOWN_TIME if created is None else as_utc(created), record.ref)
+
+
 def _join_by_email(
-    uf: _UnionFind, emails: Mapping[str, list[RecordRef]], limit: int
+    uf: _UnionFind,
+    emails: Mapping[str, list[RecordRef]],
+    limit: int,
+    rank: Mapping[RecordRef, tuple[bool, datetime, RecordRef]],
 ) -> list[_Dropped]:
-    """Apply email edges within the guardrail; return the joins it refused."""
+    """Apply email edges within the guardrail, oldest records first; return the joins it
+    refused, each pair by ref."""
     dropped: list[_Dropped] = []
     for email in sorted(emails):
-        members = emails[email]
+        members = sorted(emails[email], key=rank.__getitem__)
         for index, right in enumerate(members):
             refused: set[RecordRef] = set()
             for left in members[:index]:
@@ -195,7 +248,8 @@ def _join_by_email(
                     uf.union(root_left, root_right)
                 else:
                     refused.add(root_left)
-                    dropped.append(_Dropped(email, left, right, provider))
+                    low, high = sorted((left, right))
+                    dropped.append(_Dropped(email, low, high, provider))
     return dropped
 
 
@@ -203,13 +257,17 @@ def _edges(
     uf: _UnionFind,
     links: Mapping[MatchKey, list[RecordRef]],
     emails: Mapping[str, list[RecordRef]],
+    manual: Iterable[MatchEdge],
 ) -> dict[RecordRef, list[MatchEdge]]:
-    """Per customer root: a star per shared key over that key's records in the customer."""
+    """Per customer root: a star per shared key over that key's records in the customer, and
+    the override edges."""
     groups: list[tuple[MatchRule, str | None, str, list[RecordRef]]] = [
         (MatchRule.LINKED_ID, key.namespace, key.value, refs) for key, refs in links.items()
     ]
     groups += [(MatchRule.EMAIL, None, email, refs) for email, refs in emails.items()]
     out: dict[RecordRef, list[MatchEdge]] = defaultdict(list)
+    for edge in manual:
+        out[uf.find(edge.left)].append(edge)
     for rule, namespace, value, refs in groups:
         first_in: dict[RecordRef, RecordRef] = {}
         for ref in refs:  # sorted, so the first seen per customer is its smallest
@@ -259,11 +317,11 @@ def _customer(
     by_provider: dict[str, list[RecordRef]] = defaultdict(list)
     for record in records:
         by_provider[record.provider].append(record.ref)
-    linked_over = [  # email joins never pass the limit, so only linked ids can
+    linked_over = [  # email joins never pass the limit, only linked ids and overrides can
         Conflict(
             kind=ConflictKind.GUARDRAIL,
-            message=f"linked ids join {len(found)} {provider} records, more than the limit "
-            f"of {limit}; kept together",
+            message=f"linked ids or link overrides join {len(found)} {provider} records, more "
+            f"than the limit of {limit}; kept together",
             provider=provider,
             records=tuple(found),
         )
@@ -271,11 +329,7 @@ def _customer(
         if len(found) > limit
     ]
     refs = sorted((r.ref for r in records), key=lambda ref: (provider_rank(ref.provider), ref.id))
-    created = [
-        r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
-        for r in records
-        if r.created_at is not None
-    ]
+    created = [as_utc(r.created_at) for r in records if r.created_at is not None]
     return MergedCustomer(
         anchor=refs[0],
         records=tuple(records),

@@ -38,6 +38,7 @@ from typing import Final, TypeAlias
 
 from gateway.config import IdentitySettings
 from gateway.identity.emails import normalise_email
+from gateway.identity.times import as_utc
 from gateway.model import Address, CustomerRecord, RecordRef
 from gateway.providers.registry import SPECS
 
@@ -133,10 +134,7 @@ def provider_order(field: str, settings: IdentitySettings) -> tuple[str, ...]:
 
 
 def _created(record: CustomerRecord) -> datetime:
-    created = record.created_at
-    if created is None:
-        return _OLDEST
-    return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
+    return _OLDEST if record.created_at is None else as_utc(record.created_at)
 
 
 def rank_records(

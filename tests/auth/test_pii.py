@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from gateway.auth.scopes import Principal
-from resolvers.identity import IdentityConflict
+from gateway.config import IdentitySettings
+from gateway.identity import Override, OverrideKind, resolve
+from gateway.model import CustomerRecord, RecordRef
+from resolvers.identity import IdentityConflict, MatchRule, identity_of
 from resolvers.pii import mask_email, mask_emails_in, mask_phone, redact
 from resolvers.schema import build_schema
 from tests.auth.conftest import PII, READ
@@ -105,3 +109,23 @@ def test_identity_conflicts_are_masked_without_the_scope() -> None:
     shown = conflict_fields(Principal("support", frozenset({READ, PII})))
     assert shown["email"] == "ada@lovelace.example"
     assert shown["values"] == ["+442079460100", "+442079460199"]
+
+
+def test_an_override_edge_is_explained_with_emails_in_its_reason_masked() -> None:
+    a, b = RecordRef("stripe", "cus_1"), RecordRef("lago", "acme")
+    records = [CustomerRecord(ref.provider, ref.id, {}) for ref in (a, b)]
+    reason = "ada@lovelace.example confirmed on a call"
+    link = Override(OverrideKind.LINK, (a, b), reason, "ops", datetime(2025, 1, 1, tzinfo=UTC))
+    [merged] = resolve(records, IdentitySettings(), [link])
+    [edge] = identity_of(merged, truncated=False).edges
+    assert (edge.rule, edge.namespace, edge.value) == (MatchRule.OVERRIDE, None, reason)
+
+    resolve_value = build_schema()._schema.type_map["MatchEdge"].fields["value"].resolve
+    as_reader = SimpleNamespace(
+        context=SimpleNamespace(principal=Principal("r", frozenset({READ})))
+    )
+    assert resolve_value(edge, as_reader) == "a***@lovelace.example confirmed on a call"
+    as_support = SimpleNamespace(
+        context=SimpleNamespace(principal=Principal("s", frozenset({READ, PII})))
+    )
+    assert resolve_value(edge, as_support) == reason

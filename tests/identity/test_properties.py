@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from gateway.config import IdentitySettings
 from gateway.identity.ids import decode_customer_id, encode_customer_id
 from gateway.identity.keys import record_keys
-from gateway.identity.resolver import MergedCustomer, resolve
+from gateway.identity.overrides import Override, OverrideKind, decide
+from gateway.identity.resolver import MatchRule, MergedCustomer, resolve
 from gateway.identity.survivorship import ConflictKind
 from gateway.model import CustomerRecord, RecordRef
 
@@ -27,7 +28,20 @@ EXTERNAL_IDS = ("acme", "globex", "initech")
 EMAILS = ("ann@x.com", "bob@x.com")
 JUNK_EMAILS = ("n/a", "test@test.com", "", "   ", "not-an-email")
 NAMES = ("Ann", "ann", "Bob", None)
-TIMES = (None, datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 6, 1, tzinfo=UTC))
+TIMES = (
+    None,
+    datetime(2023, 1, 1, tzinfo=UTC),
+    datetime(2023, 1, 1),  # naive: the same moment, read as UTC
+    datetime(2024, 6, 1, tzinfo=UTC),
+)
+REFS = (
+    *(RecordRef("stripe", id) for id in STRIPE_IDS),
+    *(RecordRef("chartmogul", id) for id in CM_UUIDS),
+    *(RecordRef("firstofficer", id) for id in ("1", "2", "3", "4")),
+    *(RecordRef("lago", id) for id in (*EXTERNAL_IDS, "hooli")),
+    *(RecordRef("tofupay", id) for id in ("cus_T1", "cus_T2", "cus_T3")),
+)
+"""Every ref :func:`records` can draw, so overrides name present, absent and deleted records."""
 
 
 @st.composite
@@ -89,7 +103,22 @@ def records(draw: st.DrawFn) -> CustomerRecord:
     )
 
 
+@st.composite
+def overrides(draw: st.DrawFn) -> Override:
+    """A LINK of two refs or an UNLINK of one, at few distinct times so ties happen."""
+    kind = draw(st.sampled_from(OverrideKind))
+    size = 2 if kind is OverrideKind.LINK else 1
+    return Override(
+        kind,
+        tuple(draw(st.lists(st.sampled_from(REFS), min_size=size, max_size=size))),
+        draw(st.sampled_from(("same company", "", "shared inbox"))),
+        draw(st.sampled_from(("ops", "admin"))),
+        draw(st.sampled_from(TIMES[1:])),
+    )
+
+
 record_sets = st.lists(records(), min_size=2, max_size=14, unique_by=lambda r: (r.provider, r.id))
+override_lists = st.lists(overrides(), max_size=6)
 identity_settings = st.integers(1, 3).map(lambda n: IdentitySettings(max_records_per_provider=n))
 
 
@@ -138,11 +167,22 @@ def test_permutation_invariance(
 
 
 @settings(max_examples=200, deadline=None)
-@given(recs=record_sets, cfg=identity_settings)
-def test_every_live_record_is_in_exactly_one_customer(
-    recs: list[CustomerRecord], cfg: IdentitySettings
+@given(data=st.data(), recs=record_sets, ovs=override_lists, cfg=identity_settings)
+def test_independent_of_record_and_override_order(
+    data: st.DataObject, recs: list[CustomerRecord], ovs: list[Override], cfg: IdentitySettings
 ) -> None:
-    customers = resolve(recs, cfg)
+    expected = resolve(recs, cfg, ovs)
+    got = resolve(data.draw(st.permutations(recs)), cfg, data.draw(st.permutations(ovs)))
+    assert got == expected
+    assert [c.edges for c in got] == [c.edges for c in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(recs=record_sets, ovs=override_lists, cfg=identity_settings)
+def test_every_live_record_is_in_exactly_one_customer(
+    recs: list[CustomerRecord], ovs: list[Override], cfg: IdentitySettings
+) -> None:
+    customers = resolve(recs, cfg, ovs)
     placed = [r for c in customers for r in c.records]
     assert sorted(placed, key=lambda r: r.ref) == sorted(
         (r for r in recs if not r.deleted), key=lambda r: r.ref
@@ -175,9 +215,11 @@ def test_limit_is_exceeded_only_by_linked_ids(
 
 
 @settings(max_examples=200, deadline=None)
-@given(recs=record_sets, cfg=identity_settings)
-def test_edges_explain_every_merge(recs: list[CustomerRecord], cfg: IdentitySettings) -> None:
-    for c in resolve(recs, cfg):
+@given(recs=record_sets, ovs=override_lists, cfg=identity_settings)
+def test_edges_explain_every_merge(
+    recs: list[CustomerRecord], ovs: list[Override], cfg: IdentitySettings
+) -> None:
+    for c in resolve(recs, cfg, ovs):
         refs = {r.ref for r in c.records}
         reached = {c.anchor}
         grew = True
@@ -198,3 +240,19 @@ def test_resolving_one_customer_again_gives_that_customer(
 ) -> None:
     for customer in resolve(recs, cfg):
         assert resolve(customer.records, cfg) == [internal(customer)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(recs=record_sets, ovs=override_lists, cfg=identity_settings)
+def test_overrides_that_hold_are_honoured(
+    recs: list[CustomerRecord], ovs: list[Override], cfg: IdentitySettings
+) -> None:
+    customers = resolve(recs, cfg, ovs)
+    owner = {r.ref: i for i, c in enumerate(customers) for r in c.records}
+    decisions = decide(ovs, owner.keys())
+    for override in decisions.links:
+        assert len({owner[ref] for ref in override.records}) == 1
+    for c in customers:
+        for edge in c.edges:
+            if edge.rule is not MatchRule.OVERRIDE:
+                assert not {edge.left, edge.right} & decisions.alone

@@ -164,6 +164,38 @@ def test_four_stripe_duplicates_do_not_all_merge_and_the_drop_is_reported() -> N
     assert second.conflicts == (conflict,)
 
 
+def test_guardrail_tie_joins_the_earliest_created_not_the_smallest_id() -> None:
+    """cus_A has the smallest id but is the newest: the older cus_B takes the one Stripe slot."""
+    settings = dataclasses.replace(SETTINGS, max_records_per_provider=1)
+    records = [
+        stripe("cus_A", email="a@x.com", created_at=datetime(2024, 1, 1, tzinfo=UTC)),
+        stripe("cus_B", email="a@x.com", created_at=datetime(2020, 1, 1, tzinfo=UTC)),
+        lago("L", email="a@x.com", created_at=datetime(2022, 1, 1, tzinfo=UTC)),
+    ]
+    customers = resolve(records, settings)
+    assert partition(customers) == [{"stripe:cus_A"}, {"stripe:cus_B", "lago:L"}]
+    [conflict] = customers[0].conflicts
+    assert conflict.records == (RecordRef("stripe", "cus_A"), RecordRef("stripe", "cus_B"))
+    assert customers[1].conflicts == (conflict,)
+
+
+def test_guardrail_tie_puts_unknown_creation_last_and_naive_times_as_utc() -> None:
+    records = [
+        stripe("cus_A", email="a@x.com"),  # unknown: after every dated record
+        stripe("cus_B", email="a@x.com", created_at=datetime(2023, 1, 1, 1, tzinfo=UTC)),
+        stripe("cus_C", email="a@x.com", created_at=datetime(2023, 1, 1, 0, 30)),  # naive = UTC
+        stripe("cus_D", email="a@x.com", created_at=datetime(2022, 1, 1, tzinfo=UTC)),
+        stripe("cus_E", email="a@x.com", created_at=datetime(2023, 1, 1, 1, tzinfo=UTC)),
+    ]
+    # join order D, C, B (equal to E's time, smaller ref), then E and A are refused
+    first, second = resolve(records, SETTINGS)
+    assert partition([first, second]) == [
+        {"stripe:cus_A", "stripe:cus_E"},
+        {"stripe:cus_B", "stripe:cus_C", "stripe:cus_D"},
+    ]
+    assert resolve(reversed(records), SETTINGS) == [first, second]
+
+
 def test_guardrail_counts_per_provider() -> None:
     records = [stripe(f"cus_{n}", email="a@x.com") for n in "ABC"]
     records += [lago("L1", email="a@x.com"), tofu("cus_T", email="a@x.com")]
