@@ -354,7 +354,7 @@ def assemble(
     nodes = list(_canonical(records).values())
     if not nodes:
         raise ValueError("assemble() needs at least one live record")
-    given = [c for c in conflicts if c.kind is ConflictKind.GUARDRAIL]
+    given = dict.fromkeys(c for c in conflicts if c.kind is ConflictKind.GUARDRAIL)
     merged = _customer(nodes, sorted(edges), [], settings)
     own = [c for c in merged.conflicts if c.kind is ConflictKind.GUARDRAIL]
     extra = tuple(c for c in given if c not in own)
