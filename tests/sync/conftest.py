@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from gateway.config import Settings, SyncSettings, sandbox_settings, tune
+from gateway.model import RecordRef
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.registry import build_adapters
 from gateway.sandbox.base import LoggedRequest, simulator_state
@@ -19,6 +20,14 @@ from tests.conftest import build_simulators
 from tests.sync.helpers import RecordingIndex
 
 PAGE_SIZE = 7
+ID_FIELDS = {
+    "stripe": "id",
+    "chartmogul": "uuid",
+    "firstofficer": "id",
+    "lago": "external_id",
+    "tofupay": "id",
+}
+"""The dataset field each adapter takes a record's id from."""
 
 
 @dataclass
@@ -39,6 +48,11 @@ class Sandbox:
 
     def count(self, provider: str) -> int:
         return len(self.dataset.for_provider(provider))
+
+    def refs(self, provider: str) -> set[RecordRef]:
+        """Every record the provider's simulator holds, from the dataset itself."""
+        field = ID_FIELDS[provider]
+        return {RecordRef(provider, str(r[field])) for r in self.dataset.for_provider(provider)}
 
     def set_faults(self, provider: str, **faults: object) -> None:
         state = simulator_state(self.simulators[provider])

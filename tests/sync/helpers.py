@@ -9,7 +9,7 @@ deletion sweep needs. Lookups the sync never makes raise ``NotImplementedError``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.identity.keys import MatchKey
@@ -23,7 +23,8 @@ from gateway.index.contract import (
     RecordChange,
     SyncCursor,
 )
-from gateway.model import ChangeEvent, CustomerRecord, EventPage, RecordRef
+from gateway.model import ChangeEvent, ChangeKind, CustomerRecord, EventPage, Page, RecordRef
+from gateway.providers.contract import ProviderAdapter
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -135,3 +136,29 @@ class ScriptedFeed:
         chunk = self.events_list[start : start + limit]
         end = start + len(chunk)
         return EventPage(chunk, str(end) if chunk else None, end < len(self.events_list))
+
+
+class FeedAdapter:
+    """A sandbox adapter given an events list (as Stripe's and Tofupay's adapters have): listing
+    goes to the simulator, events come from ``feed``; ``calls`` keeps their order."""
+
+    def __init__(self, inner: ProviderAdapter, feed: ScriptedFeed) -> None:
+        self.inner = inner
+        self.feed = feed
+        self.name = inner.name
+        self.capabilities = replace(inner.capabilities, change_feed=True)
+        self.calls: list[str] = []
+
+    async def list_page(self, cursor: str | None, limit: int) -> Page:
+        self.calls.append("list")
+        return await self.inner.list_page(cursor, limit)
+
+    async def events(self, cursor: str | None, limit: int) -> EventPage:
+        self.calls.append("events")
+        return await self.feed.events(cursor, limit)
+
+
+def event(
+    record_: CustomerRecord, event_id: str, at: datetime, kind: ChangeKind = ChangeKind.UPDATED
+) -> ChangeEvent:
+    return ChangeEvent(record_.provider, event_id, kind, record_, at)
