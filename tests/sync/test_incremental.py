@@ -8,8 +8,9 @@ import math
 from dataclasses import replace
 from datetime import timedelta
 
+from gateway.errors import ErrorKind, ProviderError
 from gateway.index.contract import ChangeSource, SyncCursor
-from gateway.model import ChangeKind
+from gateway.model import ChangeEvent, ChangeKind, EventPage
 from gateway.sync import SyncRunner, SyncState, apply_events
 from gateway.sync.backfill import BACKFILL, EVENTS, RELIST, list_provider
 from gateway.sync.incremental import poll_events_once
@@ -27,7 +28,7 @@ from tests.sync.helpers import (
 )
 
 
-def old_events(count: int) -> list:  # type: ignore[type-arg]
+def old_events(count: int) -> list[ChangeEvent]:
     return [
         event(record("stripe", f"cus_old{i}"), f"evt_old{i}", T0 - timedelta(days=2))
         for i in range(count)
