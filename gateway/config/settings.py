@@ -216,7 +216,7 @@ class Settings:
     max_body_bytes: int = s.MAX_BODY_BYTES.default
     """Largest request body, and GET query string, the gateway reads (docs/security.md)."""
     sync: SyncSettings = SyncSettings()
-    """The identity index's background sync (docs/configuration.md#identity-sync)."""
+    """The identity index's background sync (docs/configuration.md, "Identity sync")."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
