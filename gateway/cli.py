@@ -1,5 +1,6 @@
-"""``customer-gateway``: run the gateway (``serve``), the sandbox alone (``sandbox``), check the
-configuration (``config check``), or export the schema (``export-schema``)."""
+"""``customer-gateway``: run the gateway (``serve``), the sandbox alone (``sandbox``), fill the
+identity index (``sync``), check the configuration (``config check``), or export the schema
+(``export-schema``)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.federation.versions import FEDERATION_VERSIONS
 
@@ -26,8 +27,21 @@ from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
 
+if TYPE_CHECKING:
+    from gateway.index.contract import IdentityIndex
+    from gateway.sync.status import SyncStatus
+
 logger = logging.getLogger("customer_gateway")
 T = TypeVar("T")
+
+IndexFactory = Callable[[Settings], Awaitable["IdentityIndex"]]
+"""Opens the identity index the commands work on (the caller closes it)."""
+
+
+async def open_index(settings: Settings) -> IdentityIndex:
+    """The identity index ``sync`` fills: the one import site for the store."""
+    # i8-merge: return await gateway.index.open_index(<the index URL setting>, settings)
+    raise ConfigError("this build has no identity index store (gateway.index.open_index)")
 
 
 def _add_mode_option(parser: argparse.ArgumentParser) -> None:
@@ -185,6 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_options(sandbox)
     _add_dataset_options(sandbox)
 
+    sync = sub.add_parser(
+        "sync",
+        help="list every configured provider to the end into the identity index (resumable: a "
+        "run continues where the last one stopped); exit 1 naming any provider that failed",
+    )
+    sync.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="sync the built-in sandbox, started by this command from the dataset options "
+        "(the same options give serve the same data); without it, sync needs configured "
+        "providers",
+    )
+    _add_mode_option(sync)
+    _add_log_options(sync)
+    _add_dataset_options(sync)
+
     config = sub.add_parser("config", help="inspect the configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser(
@@ -279,6 +309,77 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
             await cluster.stop()
 
 
+async def _run_sync(args: argparse.Namespace, settings: Settings, opener: IndexFactory) -> int:
+    """``sync``: one backfill pass over the providers (the sandbox's when asked), progress on
+    stderr, a summary on stdout; exit 1 when a provider failed or the run was interrupted."""
+    from gateway.providers.registry import build_adapters
+    from gateway.sync import SyncRunner
+    from gateway.sync.progress import Progress
+
+    cluster: SandboxCluster | None = None
+    if settings.sandbox:
+        cluster = _cluster(args)
+        await cluster.start("127.0.0.1", 0)
+        settings = replace(settings, providers=cluster.provider_settings())
+    try:
+        index = await opener(settings)
+        try:
+            adapters = build_adapters(settings)
+            progress = Progress(sys.stderr)
+            runner = SyncRunner(index, adapters, settings, listener=progress.update)
+            stop = _stop_on_signals()
+            watcher = asyncio.create_task(stop.wait())
+            watcher.add_done_callback(lambda _: runner.stop())
+            try:
+                status = await runner.run_backfill()
+            finally:
+                watcher.cancel()
+                progress.close()
+                for adapter in adapters.values():
+                    await adapter.aclose()
+        finally:
+            await index.aclose()
+    finally:
+        if cluster is not None:
+            await cluster.stop()
+    return _sync_report(status)
+
+
+def _sync_report(status: SyncStatus) -> int:
+    """Per provider, one line: records when complete, else what stopped it (on stderr)."""
+    from gateway.sync import SyncState
+
+    unfinished = []
+    for name, provider in sorted(status.providers.items()):
+        if provider.state is SyncState.COMPLETE:
+            print(f"{name}: {provider.records} records, complete", flush=True)
+            continue
+        unfinished.append(name)
+        why = provider.error if provider.state is SyncState.FAILED else "interrupted"
+        print(
+            f"customer-gateway sync: {name} stopped after {provider.records} records: {why}; "
+            "run sync again to resume",
+            file=sys.stderr,
+        )
+    if unfinished:
+        print(f"customer-gateway sync: not complete: {', '.join(unfinished)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sync_settings(args: argparse.Namespace) -> Settings:
+    """``sync`` lists configured providers; the sandbox only when asked for by name."""
+    if args.sandbox and args.mode not in (None, "sandbox"):
+        raise ConfigError(f"sync --sandbox with --mode {args.mode}: choose one")
+    settings = load_settings(mode="sandbox" if args.sandbox else args.mode)
+    if settings.sandbox and not (args.sandbox or args.mode == "sandbox"):
+        raise ConfigError(
+            "sync: no provider is configured; configure providers (see docs/configuration.md), "
+            "or pass --sandbox to sync the built-in sandbox"
+        )
+    return settings
+
+
 async def _run_check(args: argparse.Namespace) -> int:
     """``config check``: the settings ``serve`` would load; on the sandbox, its simulators are
     started on free ports and probed like real providers."""
@@ -307,6 +408,8 @@ async def _serve_one(
     from gateway.server import create_app
     from gateway.telemetry.exposition import metrics_app
 
+    # i8-merge: open the identity index here (open_index above) and pass index=..., closing it
+    # after the server stops, so serve runs the background sync (CUSTOMER_GATEWAY_SYNC).
     app = create_app(settings, graphiql=not args.no_graphiql)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     await server.start()
@@ -372,7 +475,8 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
         return uvloop.run(main)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, index_factory: IndexFactory = open_index) -> int:
+    """The command line; ``index_factory`` opens the identity index (tests inject theirs)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "sandbox":
@@ -382,6 +486,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = load_settings(mode=args.mode)
             configure_logging(args.log_level, args.log_format or settings.log_format)
             _run(_run_serve(args, settings))
+        elif args.command == "sync":
+            settings = _sync_settings(args)
+            configure_logging(args.log_level, args.log_format or settings.log_format)
+            return _run(_run_sync(args, settings, index_factory))
         elif args.command == "config":
             return _run(_run_check(args))
         else:

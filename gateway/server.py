@@ -42,6 +42,7 @@ from gateway.http_errors import (
     never_executed,
     request_error,
 )
+from gateway.index.contract import IdentityIndex
 from gateway.providers.contract import ProviderAdapter
 from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
@@ -50,6 +51,7 @@ from gateway.providers.registry import build_adapters
 from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
+from gateway.sync import SyncRunner
 from gateway.telemetry.app import Telemetry
 from gateway.telemetry.exposition import metrics_endpoint
 from gateway.telemetry.operations import OperationTelemetry
@@ -225,9 +227,14 @@ def create_app(
     graphiql: bool = True,
     metrics: bool = False,
     tracer_provider: TracerProvider | None = None,
+    index: IdentityIndex | None = None,
 ) -> Starlette:
     """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
     (one pooled HTTP client each) and closes them on shutdown.
+
+    With an identity ``index`` and ``settings.sync.enabled``, the lifespan runs the sync in the
+    background (``app.state.sync``, a :class:`~gateway.sync.SyncRunner`) and ``/healthz``
+    reports it; the caller owns the index and closes it.
 
     Telemetry (docs/operations.md): the app's metrics live in ``app.state.telemetry``, served
     on the API itself only with ``metrics=True`` (tests; ``serve`` uses a separate address).
@@ -247,9 +254,16 @@ def create_app(
             if owned
             else dict(adapters or {})
         )
+        runner: SyncRunner | None = None
+        if index is not None and settings.sync.enabled:
+            runner = SyncRunner(index, app.state.adapters, settings)
+            await runner.start()
+        app.state.sync = runner
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.aclose()
             if owned:
                 for adapter in app.state.adapters.values():
                     await adapter.aclose()
@@ -274,14 +288,16 @@ def create_app(
             name: circuit_state(adapter)
             for name, adapter in sorted(request.app.state.adapters.items())
         }
-        return JSONResponse(
-            {
-                "status": "ok",
-                "sandbox": settings.sandbox,
-                "providers": sorted(circuits),
-                "circuits": circuits,
-            }
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "sandbox": settings.sandbox,
+            "providers": sorted(circuits),
+            "circuits": circuits,
+        }
+        runner: SyncRunner | None = getattr(request.app.state, "sync", None)
+        if runner is not None:
+            body["sync"] = runner.status().as_json()
+        return JSONResponse(body)
 
     async def ready(request: Request) -> Response:
         """Readiness: 200 while at least one provider is usable (circuit not open, key not

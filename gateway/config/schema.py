@@ -440,6 +440,45 @@ MAX_BODY_BYTES: Final = Setting(
     at_least=1,
 )
 
+# -- identity sync (gateway/sync) -------------------------------------------------------------
+
+SYNC: Final = Setting(
+    "sync",
+    "sync.enabled",
+    boolean,
+    True,
+    "`serve` keeps the identity index current in the background (backfill, then events or "
+    "re-listing), in sandbox and live mode alike",
+    env="CUSTOMER_GATEWAY_SYNC",
+)
+SYNC_POLL_INTERVAL: Final = Setting(
+    "sync_poll_interval",
+    "sync.poll_interval",
+    number,
+    5.0,
+    "seconds between polls of a provider's events list (Stripe, Tofupay)",
+    env="CUSTOMER_GATEWAY_SYNC_POLL_INTERVAL",
+    above=0,
+)
+SYNC_RELIST_INTERVAL: Final = Setting(
+    "sync_relist_interval",
+    "sync.relist_interval",
+    number,
+    900.0,
+    "seconds between complete re-listings of a provider without an events list",
+    env="CUSTOMER_GATEWAY_SYNC_RELIST_INTERVAL",
+    above=0,
+)
+SYNC_PAGE_SIZE: Final = Setting(
+    "sync_page_size",
+    "sync.page_size",
+    integer,
+    0,
+    "records per listing page during sync; 0 = each provider's largest page",
+    env="CUSTOMER_GATEWAY_SYNC_PAGE_SIZE",
+    at_least=0,
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -455,6 +494,10 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     TRUSTED_DOCUMENTS_ONLY,
     REQUEST_DEADLINE,
     MAX_BODY_BYTES,
+    SYNC,
+    SYNC_POLL_INTERVAL,
+    SYNC_RELIST_INTERVAL,
+    SYNC_PAGE_SIZE,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

@@ -24,6 +24,7 @@ __all__ = [
     "RateLimit",
     "RetryPolicy",
     "Settings",
+    "SyncSettings",
     "Timeouts",
     "default_link_rules",
     "sandbox_settings",
@@ -160,6 +161,24 @@ class AuthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncSettings:
+    """How the identity index is kept current (gateway/sync)."""
+
+    enabled: bool = s.SYNC.default
+    """Whether ``serve`` runs the sync in the background."""
+    poll_interval: float = s.SYNC_POLL_INTERVAL.default
+    """Seconds between polls of a provider's events list."""
+    relist_interval: float = s.SYNC_RELIST_INTERVAL.default
+    """Seconds between complete re-listings of a provider without an events list."""
+    page_size: int = s.SYNC_PAGE_SIZE.default
+    """Records per listing page; 0 = each provider's ``max_page_size``."""
+
+    def page_size_for(self, max_page_size: int) -> int:
+        """The page size to ask a provider for: ours, never above what it serves."""
+        return min(self.page_size, max_page_size) if self.page_size else max_page_size
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     providers: Mapping[str, ProviderSettings]
     identity: IdentitySettings = field(default_factory=IdentitySettings)
@@ -196,6 +215,8 @@ class Settings:
     """Seconds one GraphQL request may take, every upstream call included (docs/security.md)."""
     max_body_bytes: int = s.MAX_BODY_BYTES.default
     """Largest request body, and GET query string, the gateway reads (docs/security.md)."""
+    sync: SyncSettings = SyncSettings()
+    """The identity index's background sync (docs/configuration.md, "Identity sync")."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]
