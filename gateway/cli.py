@@ -26,6 +26,7 @@ from gateway.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
 from gateway.sandbox.dataset import Dataset, DatasetError, generate, load_dataset
+from gateway.sandbox.runner import server_url
 
 if TYPE_CHECKING:
     from gateway.index.contract import IdentityIndex
@@ -292,6 +293,16 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
         if args.workers > 1:
             from gateway.workers import serve_workers
 
+            if cluster is not None and args.port:
+                # Workers are given settings, so the secrets travel in them (port 0 is only
+                # known once the workers listen: those sandboxes get no webhooks).
+                found = await _subscribe(settings, server_url(args.host, args.port))
+                providers = {
+                    name: replace(p, webhook_secret=found.get(name, p.webhook_secret))
+                    for name, p in settings.providers.items()
+                }
+                settings = replace(settings, providers=providers)
+
             await serve_workers(
                 settings,
                 host=args.host,
@@ -380,6 +391,13 @@ def _sync_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+async def _subscribe(settings: Settings, listen_url: str) -> dict[str, str]:
+    """The sandbox kept live: this gateway's webhook URL subscribed with the simulators."""
+    from gateway.sandbox.subscriptions import reachable_url, subscribe_gateway
+
+    return await subscribe_gateway(settings.providers, reachable_url(listen_url))
+
+
 async def _run_check(args: argparse.Namespace) -> int:
     """``config check``: the settings ``serve`` would load; on the sandbox, its simulators are
     started on free ports and probed like real providers."""
@@ -412,6 +430,9 @@ async def _serve_one(
     # after the server stops, so serve runs the background sync (CUSTOMER_GATEWAY_SYNC).
     app = create_app(settings, graphiql=not args.no_graphiql)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
+    if cluster is not None:
+        # The socket is bound (its port known) and queues connections until start().
+        app.state.webhook_secrets.update(await _subscribe(settings, server.url))
     await server.start()
     metrics: LoopbackServer | None = None
     try:

@@ -43,7 +43,7 @@ from gateway.http_errors import (
     request_error,
 )
 from gateway.index.contract import IdentityIndex
-from gateway.providers.contract import ProviderAdapter
+from gateway.providers.contract import ChangeSink, ProviderAdapter
 from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
@@ -55,6 +55,8 @@ from gateway.sync import SyncRunner
 from gateway.telemetry.app import Telemetry
 from gateway.telemetry.exposition import metrics_endpoint
 from gateway.telemetry.operations import OperationTelemetry
+from gateway.webhooks import configured_secrets
+from gateway.webhooks import route as webhook_route
 from gateway.writes.idempotency import IdempotencyStore
 from gateway.writes.outcomes import MutationResult
 from resolvers.errors import finalise_errors
@@ -228,6 +230,7 @@ def create_app(
     metrics: bool = False,
     tracer_provider: TracerProvider | None = None,
     index: IdentityIndex | None = None,
+    change_sink: ChangeSink | None = None,
 ) -> Starlette:
     """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
     (one pooled HTTP client each) and closes them on shutdown.
@@ -239,6 +242,10 @@ def create_app(
     Telemetry (docs/operations.md): the app's metrics live in ``app.state.telemetry``, served
     on the API itself only with ``metrics=True`` (tests; ``serve`` uses a separate address).
     Traces go to ``tracer_provider``, or as the ``OTEL_*`` variables configure (off by default).
+
+    Providers' signed webhooks (``POST /webhooks/<provider>``, gateway/webhooks.py) go to
+    ``change_sink`` (``app.state.change_sink``; none: acknowledged and dropped); their secrets
+    are ``app.state.webhook_secrets`` (from settings; the sandbox wiring adds its own).
     """
     telemetry = (
         Telemetry(tracer_provider=tracer_provider)
@@ -258,6 +265,8 @@ def create_app(
         if index is not None and settings.sync.enabled:
             runner = SyncRunner(index, app.state.adapters, settings)
             await runner.start()
+            if app.state.change_sink is None:  # verified webhooks go into the index
+                app.state.change_sink = runner.sink
         app.state.sync = runner
         try:
             yield
@@ -332,6 +341,8 @@ def create_app(
         Route("/healthz", health),
         Route("/readyz", ready),
         graphql_route,
+        # Authenticated by signature, not by the GraphQL view's access control.
+        webhook_route(),
     ]
     if metrics:
         routes.append(Route("/metrics", metrics_endpoint(telemetry.metrics.registry)))
@@ -352,4 +363,6 @@ def create_app(
     # Lookup answers shared by the app's requests (gateway/core/record_cache.py); each
     # provider's cache_ttl turns it on (0, the default, sends every read upstream).
     app.state.record_cache = RecordCache.from_settings(settings, telemetry.metrics)
+    app.state.webhook_secrets = configured_secrets(settings)
+    app.state.change_sink = change_sink
     return app

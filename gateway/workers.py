@@ -63,7 +63,12 @@ def app() -> Starlette:
     if sandbox is not None:
         # The parent's simulators, still in sandbox mode: same as a single process.
         providers = {
-            name: ProviderSettings(name=name, base_url=p["base_url"], api_key=p["api_key"])
+            name: ProviderSettings(
+                name=name,
+                base_url=p["base_url"],
+                api_key=p["api_key"],
+                webhook_secret=p.get("webhook_secret", ""),
+            )
             for name, p in sandbox.items()
         }
         settings = replace(settings, providers=providers)
@@ -93,7 +98,11 @@ async def serve_workers(
                 "mode": settings.mode,
                 "graphiql": graphiql,
                 "sandbox": {
-                    name: {"base_url": p.base_url, "api_key": p.api_key}
+                    name: {
+                        "base_url": p.base_url,
+                        "api_key": p.api_key,
+                        "webhook_secret": p.webhook_secret,
+                    }
                     for name, p in settings.providers.items()
                 }
                 if settings.sandbox

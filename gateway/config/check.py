@@ -109,7 +109,7 @@ def _lines(
         if setting in skip:
             continue
         value: Any = reduce(getattr, setting.attr.split("."), target)
-        shown = mask(value) if setting is schema.API_KEY else _show(value)
+        shown = mask(value) if setting in (schema.API_KEY, schema.WEBHOOK_SECRET) else _show(value)
         out.append(f"{prefix}{setting.key} = {shown}")
     return out
 

@@ -106,6 +106,15 @@ BASE_URL: Final = Setting(
 API_KEY: Final = Setting(
     "api_key", "api_key", text, "", "secret key; never logged or returned", env="API_KEY"
 )
+WEBHOOK_SECRET: Final = Setting(
+    "webhook_secret",
+    "webhook_secret",
+    text,
+    "",
+    "secret signed webhooks are checked with (Stripe/Tofupay `whsec_…`, Lago's HMAC key); "
+    "never logged or returned",
+    env="WEBHOOK_SECRET",
+)
 ENABLED: Final = Setting(
     "enabled", "enabled", boolean, True, "`0` turns a configured provider off", env="ENABLED"
 )
@@ -216,6 +225,7 @@ CACHE_STALE_TTL: Final = Setting(
 PROVIDER: Final[tuple[Setting[Any], ...]] = (
     BASE_URL,
     API_KEY,
+    WEBHOOK_SECRET,
     ENABLED,
     READ_TIMEOUT,
     CONNECT_TIMEOUT,

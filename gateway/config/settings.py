@@ -83,6 +83,8 @@ class ProviderSettings:
     base_url: str
     api_key: str = field(repr=False)
     enabled: bool = s.ENABLED.default
+    webhook_secret: str = field(default=s.WEBHOOK_SECRET.default, repr=False)
+    """Checks the provider's signed webhooks (``POST /webhooks/<name>``); empty: refused."""
     timeouts: Timeouts = Timeouts()
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()

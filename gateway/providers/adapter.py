@@ -103,7 +103,8 @@ class HTTPAdapter:
 
     # client hooks ---------------------------------------------------------------------------
 
-    def auth_headers(self, api_key: str) -> Mapping[str, str]:
+    @classmethod
+    def auth_headers(cls, api_key: str) -> Mapping[str, str]:
         """Headers authenticating every request; a bearer token unless overridden."""
         return {"Authorization": f"Bearer {api_key}"}
 

@@ -197,7 +197,8 @@ class ChartMogulAdapter(HTTPAdapter):
     )
     """``external_id``, ``stripe_id`` and ``data_source_uuid`` are set at creation only."""
 
-    def auth_headers(self, api_key: str) -> Mapping[str, str]:
+    @classmethod
+    def auth_headers(cls, api_key: str) -> Mapping[str, str]:
         """HTTP Basic with the API key as user name and an empty password."""
         token = base64.b64encode(f"{api_key}:".encode()).decode()
         return {"Authorization": f"Basic {token}"}

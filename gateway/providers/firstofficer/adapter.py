@@ -151,7 +151,8 @@ class FirstOfficerAdapter(HTTPAdapter):
     trim_lookup_values: ClassVar[bool] = False
     """A value's exact text decides what FirstOfficer reads it as: it is sent as given."""
 
-    def auth_headers(self, api_key: str) -> Mapping[str, str]:
+    @classmethod
+    def auth_headers(cls, api_key: str) -> Mapping[str, str]:
         """FirstOfficer's own token scheme."""
         return {"Authorization": f'Token token="{api_key}"'}
 

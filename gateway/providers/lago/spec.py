@@ -35,6 +35,7 @@ SPEC: Final = ProviderSpec(
     graphql_type="gateway.providers.lago.graphql:LagoCustomer",
     graphql_field="lago",
     dataset_id_field="external_id",
+    webhook="gateway.providers.lago.webhooks:WEBHOOKS",
     anchor_rank=1,
     write_rank=2,
     field_priority={

@@ -73,6 +73,7 @@ class StripeAdapter(StripeLikeAdapter):
         create=True,
         update=True,
         delete=True,
+        change_feed=True,
         # No ``currency`` (Stripe sets it from the first invoice or subscription; the customer
         # create/update parameters have none), no ``company`` (no such field; ``name`` may hold
         # a business name).

@@ -44,6 +44,7 @@ SPEC: Final = ProviderSpec(
     graphql_field="stripe",
     graphql_description="Stripe records (a customer may hold duplicates).",
     dataset_id_field="id",
+    webhook="gateway.providers.stripe.webhooks:WEBHOOKS",
     anchor_rank=0,
     write_rank=0,
     write_phase=WritePhase.INDEPENDENT,

@@ -20,6 +20,7 @@ from gateway.model import (
     Address,
     CustomerRecord,
     CustomerWrite,
+    EventPage,
     Lookup,
     Metric,
     Money,
@@ -29,6 +30,7 @@ from gateway.model import (
 from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.coerce import email_key
+from gateway.providers.stripe_like.feed import read_events
 
 CUSTOMERS: Final = "/v1/customers"
 MAX_PAGE_SIZE: Final = 100
@@ -158,19 +160,23 @@ class StripeLikeAdapter(HTTPAdapter):
 
     # records and writes ---------------------------------------------------------------------
 
-    def to_record(self, obj: Mapping[str, Any]) -> CustomerRecord:
-        """A customer object as a :class:`CustomerRecord`; a deleted one carries only its id."""
+    @classmethod
+    def to_record(cls, obj: Mapping[str, Any]) -> CustomerRecord:
+        """A customer object as a :class:`CustomerRecord`; a deleted one carries only its id.
+
+        A class method: it reads only class data, so webhook verification parses records
+        without an adapter (and its HTTP client)."""
         customer_id = str(obj["id"])
         if obj.get("deleted"):
-            return CustomerRecord(provider=self.name, id=customer_id, raw=obj, deleted=True)
+            return CustomerRecord(provider=cls.name, id=customer_id, raw=obj, deleted=True)
         currency = currency_code(obj.get("currency"))
         metrics: dict[Metric, Money | int] = {}
-        balance = coerce.whole_number(obj.get(self.balance_field))
+        balance = coerce.whole_number(obj.get(cls.balance_field))
         if balance is not None:
             metrics[Metric.BALANCE] = Money(balance, currency or "usd")
-        profile = self.customer_fields
+        profile = cls.customer_fields
         return CustomerRecord(
-            provider=self.name,
+            provider=cls.name,
             id=customer_id,
             raw=obj,
             email=coerce.text(obj.get("email")) if "email" in profile else None,
@@ -272,6 +278,11 @@ class StripeLikeAdapter(HTTPAdapter):
         data, has_more = self.expect_list(await self.http.request("GET", CUSTOMERS, params=params))
         next_cursor = str(data[-1]["id"]) if has_more and data else None
         return Page(records=self.records(data), next_cursor=next_cursor)
+
+    async def events(self, cursor: str | None, limit: int) -> EventPage:
+        """Customer events after ``cursor``, oldest first (``ChangeFeed``; see
+        :mod:`~gateway.providers.stripe_like.feed`)."""
+        return await read_events(self, cursor, limit)
 
     async def create(
         self, write: CustomerWrite, *, idempotency_key: str | None = None

@@ -32,6 +32,7 @@ class TofupayAdapter(StripeLikeAdapter):
         create=True,
         update=True,
         delete=True,
+        change_feed=True,
         # The documented create/update parameters (plus Stripe-style metadata); there is no
         # name, phone, address or currency parameter.
         writable_fields=frozenset(

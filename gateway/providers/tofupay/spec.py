@@ -21,6 +21,7 @@ SPEC: Final = ProviderSpec(
     graphql_type="gateway.providers.tofupay.graphql:TofupayCustomer",
     graphql_field="tofupay",
     dataset_id_field="id",
+    webhook="gateway.providers.tofupay.webhooks:WEBHOOKS",
     anchor_rank=4,
     write_rank=1,
     write_phase=WritePhase.INDEPENDENT,

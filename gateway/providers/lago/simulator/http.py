@@ -29,6 +29,12 @@ from gateway.providers.lago.simulator.errors import (
 )
 from gateway.providers.lago.simulator.seed import build_seed
 from gateway.providers.lago.simulator.store import CustomerStore, ListQuery
+from gateway.providers.lago.simulator.webhooks import (
+    SANDBOX_HMAC_KEY,
+    LagoWebhooks,
+    webhook_routes,
+    webhooks_of,
+)
 from gateway.sandbox.auth import bearer_token, same_key
 from gateway.sandbox.base import ADMIN_PREFIX, SimulatorState, build_app
 from gateway.sandbox.stores import attach_store, store_of
@@ -72,13 +78,29 @@ async def upsert(request: Request) -> Response:
     if not isinstance(params, dict) or not params:
         message = "param is missing or the value is empty: customer"
         return JSONResponse(error_body(400, message), status_code=400)
+    store = _store(request)
+    before = store.customers.get(str(params.get("external_id")))
+    previous = before.render() if before is not None else None
     try:
-        customer = _store(request).upsert(params)
+        customer = store.upsert(params)
     except LagoInvalid as exc:
         return JSONResponse(invalid_body(exc.details), status_code=422)
     except LagoNotFound as exc:
         return _not_found(exc.code)
-    return JSONResponse({"customer": customer.render()})
+    rendered = customer.render()
+    if previous is None:
+        webhooks_of(request.app).send("customer.created", rendered)
+    elif _changed(previous, rendered):
+        webhooks_of(request.app).send("customer.updated", rendered)
+    return JSONResponse({"customer": rendered})
+
+
+def _changed(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether an upsert changed anything but ``updated_at`` (no-op upserts send nothing)."""
+    ignored = {"updated_at"}
+    return {k: v for k, v in previous.items() if k not in ignored} != {
+        k: v for k, v in current.items() if k not in ignored
+    }
 
 
 async def index(request: Request) -> Response:
@@ -152,9 +174,13 @@ class RateLimitHeaders:
 
 
 def create_app(
-    records: Sequence[Mapping[str, Any]] = (), *, api_key: str = SANDBOX_KEY
+    records: Sequence[Mapping[str, Any]] = (),
+    *,
+    api_key: str = SANDBOX_KEY,
+    hmac_key: str = SANDBOX_HMAC_KEY,
 ) -> Starlette:
-    """A Lago simulator holding ``records`` (customer objects, possibly minimal)."""
+    """A Lago simulator holding ``records`` (customer objects, possibly minimal); webhooks
+    are signed with the organization's ``hmac_key``."""
     store = CustomerStore()
     for index, record in enumerate(records, start=1):
         try:
@@ -163,7 +189,10 @@ def create_app(
             raise ValueError(f"invalid Lago seed record {index}: {exc}") from exc
         store.add(customer)
     state = SimulatorState(NAME, api_key)
-    app = build_app(state, ROUTES, error_response=error_response, is_authorized=is_authorized)
+    hooks = LagoWebhooks(hmac_key=hmac_key)
+    routes = [*webhook_routes(hooks), *ROUTES]
+    app = build_app(state, routes, error_response=error_response, is_authorized=is_authorized)
+    app.state.webhooks = hooks
     attach_store(app, store)
     app.add_middleware(RateLimitHeaders, state=state)
     return app

@@ -8,7 +8,6 @@ back as an object with all six parts (``null`` where not given).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from gateway.providers.stripe_like.simulator import (
     ApiError,
     CustomerShape,
     Kind,
+    created_bounds,
     email_param,
     int_param,
     merge_metadata,
@@ -102,6 +102,7 @@ class StripeShape(CustomerShape):
     """Stripe's customer object and parameters."""
 
     provider: ClassVar[str] = "Stripe"
+    api_version: ClassVar[str | None] = "2026-10-28.endive"
     create_params: ClassVar[frozenset[str]] = frozenset(
         {*_MODELLED, *_ACCEPTED, "payment_method", "tax_id_data", "test_clock"}
     )
@@ -175,7 +176,7 @@ class StripeShape(CustomerShape):
     def list_filter(self, params: Mapping[str, Any]) -> Callable[[JSON], bool]:
         if "created" not in params:
             return lambda obj: True
-        bounds = _created_bounds(params["created"])
+        bounds = created_bounds(params["created"])
         return lambda obj: all(test(int(obj.get("created") or 0)) for test in bounds)
 
 
@@ -254,32 +255,3 @@ def _invoice_settings(current: Mapping[str, Any], value: Any) -> JSON:
             raise unknown_parameter(f"invoice_settings[{key}]")
         merged[key] = _blank_to_none(item)
     return merged
-
-
-_COMPARATORS: Mapping[str, Callable[[int, int], bool]] = {
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
-
-
-def _compare_to(compare: Callable[[int, int], bool], bound: int, value: int) -> bool:
-    return compare(value, bound)
-
-
-def _created_bounds(value: Any) -> list[Callable[[int], bool]]:
-    """``created=N`` or ``created[gt|gte|lt|lte]=N`` as predicates on a timestamp."""
-    if isinstance(value, str):
-        exact = int_param({"created": value}, "created")
-        return [lambda c: c == exact]
-    if not isinstance(value, dict):
-        raise ApiError(400, "Invalid created: must be an integer or a hash.", param="created")
-    tests: list[Callable[[int], bool]] = []
-    for op, raw in value.items():
-        if op not in _COMPARATORS:
-            raise unknown_parameter(f"created[{op}]")
-        bound = int_param({op: raw}, op)
-        compare = _COMPARATORS[op]
-        tests.append(functools.partial(_compare_to, compare, bound))
-    return tests

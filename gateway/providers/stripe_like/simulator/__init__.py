@@ -30,6 +30,7 @@ from gateway.providers.stripe_like.simulator.paging import paginate
 from gateway.providers.stripe_like.simulator.params import (
     Kind,
     check_known,
+    created_bounds,
     email_param,
     int_param,
     merge_metadata,
@@ -55,6 +56,7 @@ __all__ = [
     "Kind",
     "StoredCustomer",
     "check_known",
+    "created_bounds",
     "customer_api",
     "customer_app",
     "email_param",

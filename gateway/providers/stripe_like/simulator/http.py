@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.providers.stripe_like.simulator import endpoints, events
 from gateway.providers.stripe_like.simulator.errors import (
     JSON,
     ApiError,
@@ -51,6 +52,7 @@ from gateway.providers.stripe_like.simulator.store import (
 )
 from gateway.sandbox.auth import basic_credentials, bearer_token, same_key
 from gateway.sandbox.base import ADMIN_PREFIX, SimulatorState, build_app
+from gateway.sandbox.webhooks import admin_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
 LIST_EMAIL_INDEX = "list-email"
@@ -64,9 +66,14 @@ class CustomerApi:
     store: CustomerStore
     errors: ErrorStyle
     idempotency: IdempotencyStore = field(init=False)
+    events: events.EventLog = field(init=False)
+    """Customer events (``/v1/events``) and the webhook endpoints they are delivered to."""
+    endpoint_details: dict[str, JSON] = field(default_factory=dict)
+    """Each webhook endpoint's description, metadata and API version."""
 
     def __post_init__(self) -> None:
         self.idempotency = IdempotencyStore(self.store.clock)
+        self.events = events.EventLog(self.shape.api_version, self.store.clock)
         self.store.add_index(LIST_EMAIL_INDEX, self._list_email_keys)
 
     def _list_email_keys(self, obj: JSON) -> list[str]:
@@ -249,6 +256,7 @@ async def create_customer(request: Request) -> Response:
         customer_id = api.store.new_id()
         obj = api.shape.new_customer(customer_id, int(api.store.clock()), params)
         api.store.add(obj)
+        api.events.record("customer.created", obj, request)
         return obj
 
     return await idempotent(request, params, action)
@@ -275,8 +283,10 @@ async def update_customer(request: Request) -> Response:
         check_known(params, api.shape.update_params)
         updated = copy.deepcopy(record.obj)
         api.shape.apply_params(updated, params)
-        record.obj = updated
+        previous, record.obj = record.obj, updated
         api.store.save(record)
+        if updated != previous:
+            api.events.record("customer.updated", updated, request, previous=previous)
         return updated
 
     return await idempotent(request, params, action)
@@ -285,7 +295,9 @@ async def update_customer(request: Request) -> Response:
 async def delete_customer(request: Request) -> Response:
     api = customer_api(request.app)
     customer_id = request.path_params["id"]
-    api.store.delete(api.store.live(customer_id))
+    record = api.store.live(customer_id)
+    api.store.delete(record)
+    api.events.record("customer.deleted", record.obj, request)
     return JSONResponse(api.shape.deleted_body(customer_id))
 
 
@@ -329,8 +341,31 @@ async def list_customers(request: Request) -> Response:
     )
 
 
+async def list_events(request: Request) -> Response:
+    return await events.list_events(request, customer_api(request.app).events)
+
+
+async def retrieve_event(request: Request) -> Response:
+    return await events.retrieve_event(request, customer_api(request.app).events)
+
+
+async def webhook_endpoints(request: Request) -> Response:
+    api = customer_api(request.app)
+    handle = endpoints.create_endpoint if request.method == "POST" else endpoints.list_endpoints
+    return await handle(request, api.events, api.endpoint_details)
+
+
+async def webhook_endpoint(request: Request) -> Response:
+    api = customer_api(request.app)
+    return await endpoints.one_endpoint(request, api.events, api.endpoint_details)
+
+
 def customer_routes() -> list[BaseRoute]:
     return [
+        Route("/v1/events", guard(list_events), methods=["GET"]),
+        Route("/v1/events/{id}", guard(retrieve_event), methods=["GET"]),
+        Route(endpoints.PATH, guard(webhook_endpoints), methods=["GET", "POST"]),
+        Route(f"{endpoints.PATH}/{{id}}", guard(webhook_endpoint), methods=["GET", "DELETE"]),
         Route("/v1/customers", guard(create_customer), methods=["POST"]),
         Route("/v1/customers", guard(list_customers), methods=["GET"]),
         Route("/v1/customers/{id}", guard(retrieve_customer), methods=["GET"]),
@@ -350,7 +385,7 @@ def customer_app(
     auth and errors, and a ``Request-Id`` on every answer."""
     app = build_app(
         SimulatorState(name, api_key),
-        [*routes, *customer_routes()],
+        [*routes, *customer_routes(), *admin_routes(api.events.deliverer)],
         error_response=error_responder(api.errors),
         is_authorized=is_authorized,
     )

@@ -21,13 +21,15 @@ def paginate(
     starting_after: str | None,
     ending_before: str | None,
     positions: Mapping[str, int] | None = None,
+    missing: Callable[[str, str, int], ApiError] = missing_customer,
 ) -> tuple[list[T], bool]:
     """One page of a newest-first list and whether more lie beyond it.
 
     Cursors are placed by position in the full list (so a cursor naming a record that the filter
     hides, or one deleted since, still works); ``include`` filters what is returned. With
     ``positions`` (every id's place in the full list) ``items`` may be any in-order part of that
-    list that holds every record ``include`` accepts, e.g. an index's candidates.
+    list that holds every record ``include`` accepts, e.g. an index's candidates. ``missing``
+    builds the error for a cursor naming nothing (``(id, param, status)``).
     """
     if starting_after is not None and ending_before is not None:
         raise ApiError(
@@ -44,7 +46,7 @@ def paginate(
     def position(cursor: str, param: str) -> int:
         place = places.get(cursor)
         if place is None:
-            raise missing_customer(cursor, param, status=400)
+            raise missing(cursor, param, 400)
         return place
 
     def place_of(item: T) -> int:

@@ -9,8 +9,9 @@ would have received, so a seed goes through exactly the same checks.
 from __future__ import annotations
 
 import enum
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -192,3 +193,32 @@ def _wire_value(value: Any, path: str) -> Any:
     if isinstance(value, list):
         return [_wire_value(v, f"{path}[{i}]") for i, v in enumerate(value)]
     raise ValueError(f"{path}: must be a string or null, not {value!r}")
+
+
+_COMPARATORS: Mapping[str, Callable[[int, int], bool]] = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+def _compare_to(compare: Callable[[int, int], bool], bound: int, value: int) -> bool:
+    return compare(value, bound)
+
+
+def created_bounds(value: Any) -> list[Callable[[int], bool]]:
+    """``created=N`` or ``created[gt|gte|lt|lte]=N`` as predicates on a timestamp."""
+    if isinstance(value, str):
+        exact = int_param({"created": value}, "created")
+        return [lambda c: c == exact]
+    if not isinstance(value, dict):
+        raise ApiError(400, "Invalid created: must be an integer or a hash.", param="created")
+    tests: list[Callable[[int], bool]] = []
+    for op, raw in value.items():
+        if op not in _COMPARATORS:
+            raise unknown_parameter(f"created[{op}]")
+        bound = int_param({op: raw}, op)
+        compare = _COMPARATORS[op]
+        tests.append(functools.partial(_compare_to, compare, bound))
+    return tests

@@ -54,6 +54,8 @@ class CustomerShape:
     """One provider's customer object; subclasses fill in the hooks and the field tables."""
 
     provider: ClassVar[str] = ""
+    api_version: ClassVar[str | None] = None
+    """The ``api_version`` events carry (``None``: the API has no versions)."""
     create_params: ClassVar[frozenset[str]] = frozenset()
     update_params: ClassVar[frozenset[str]] = frozenset()
     list_params: ClassVar[frozenset[str]] = LIST_PARAMS
