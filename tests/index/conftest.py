@@ -18,7 +18,7 @@ MEMORY = "sqlite+aiosqlite:///:memory:"
 
 
 class Clock:
-    """"Now" one second later at each call, so mint times are distinct and ordered."""
+    """ "Now" one second later at each call, so mint times are distinct and ordered."""
 
     def __init__(self, start: datetime = datetime(2025, 1, 1, tzinfo=UTC)) -> None:
         self.now = start

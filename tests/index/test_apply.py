@@ -179,7 +179,8 @@ async def test_a_six_hop_chain_is_one_component(make_index: IndexFactory) -> Non
     rules = {**default_link_rules(), "hop": tuple(f"{p}:hops[]" for p in sorted(set(providers)))}
     index = await make_index(IdentitySettings(link_rules=rules))
     chain = [
-        CustomerRecord(p, f"r{i}", {"hops": [f"k{i}", f"k{i + 1}"]}) for i, p in enumerate(providers)
+        CustomerRecord(p, f"r{i}", {"hops": [f"k{i}", f"k{i + 1}"]})
+        for i, p in enumerate(providers)
     ]
     for i in (0, 2, 4, 6, 1, 3):
         await index.apply([seen(chain[i])])

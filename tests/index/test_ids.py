@@ -51,18 +51,24 @@ def test_a_merge_of_equal_mint_times_keeps_the_smaller_id() -> None:
 def test_a_split_keeps_the_id_with_the_oldest_record_and_mints_the_rest() -> None:
     old = OldCustomer(encode_customer_id(A), day(0), frozenset({A, B, C}))
     created = {A: day(9), B: day(1), C: None}  # B oldest; unknown counts as latest
-    result = assign_ids([old], [NewCluster((A,)), NewCluster((B,)), NewCluster((C,))], created, set(), NOW)
+    result = assign_ids(
+        [old], [NewCluster((A,)), NewCluster((B,)), NewCluster((C,))], created, set(), NOW
+    )
     assert result.ids[1] == encode_customer_id(A)
     # A's own encoding is the kept id, so A's part takes its next candidate.
     assert result.ids[0] != encode_customer_id(A)
-    assert result.ids[0] == next(c for c in candidates(NewCluster((A,))) if c != encode_customer_id(A))
+    assert result.ids[0] == next(
+        c for c in candidates(NewCluster((A,))) if c != encode_customer_id(A)
+    )
     assert result.ids[2] == encode_customer_id(C)
     assert result.fresh == {result.ids[0], result.ids[2]}
 
 
 def test_a_split_on_equal_times_keeps_the_id_with_the_smallest_ref() -> None:
     old = OldCustomer("cgw_x", day(0), frozenset({A, B}))
-    result = assign_ids([old], [NewCluster((B,)), NewCluster((A,))], {A: day(1), B: day(1)}, set(), NOW)
+    result = assign_ids(
+        [old], [NewCluster((B,)), NewCluster((A,))], {A: day(1), B: day(1)}, set(), NOW
+    )
     assert result.ids == (encode_customer_id(B), "cgw_x")
 
 
@@ -77,7 +83,9 @@ def test_merge_and_split_at_once() -> None:
     one = OldCustomer("cgw_one", day(0), frozenset({A, B}))
     two = OldCustomer("cgw_two", day(1), frozenset({C}))
     # B leaves A and joins C.
-    result = assign_ids([one, two], [NewCluster((A,)), NewCluster((B, C))], {A: day(0), B: day(3)}, set(), NOW)
+    result = assign_ids(
+        [one, two], [NewCluster((A,)), NewCluster((B, C))], {A: day(0), B: day(3)}, set(), NOW
+    )
     assert result.ids == ("cgw_one", "cgw_two")
     assert not result.aliases
 
