@@ -147,6 +147,10 @@ class SQLIndex:
     # -- writes ------------------------------------------------------------------------------
 
     async def apply(self, changes: Sequence[RecordChange]) -> Applied:
+        """Per record, the newest change of the batch is kept and stored only when it is newer
+        than what the index holds (equal times: deletion, then content, decides, so any order
+        converges); ``Applied.ignored`` counts every change not stored (older, repeated, or
+        superseded within the batch)."""
         newest: dict[RecordRef, _Incoming] = {}
         for change in changes:
             incoming = _Incoming(change, dump_record(change.record))
@@ -500,6 +504,8 @@ class SQLIndex:
             return await load_records(conn, list(refs))
 
     async def page(self, query: PageQuery) -> IndexPage:
+        if query.first < 0:
+            raise ValueError(f"first must be >= 0, got {query.first}")
         email = (
             normalise_email(query.filter.email, self._settings.placeholder_emails)
             if query.filter.email is not None

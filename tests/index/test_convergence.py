@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from gateway.config import IdentitySettings, default_link_rules
-from gateway.index import ChangeSource, RecordChange, SQLIndex, upgrade_to_head
+from gateway.index import ChangeSource, PageQuery, RecordChange, SQLIndex, upgrade_to_head
 from gateway.index.engine import make_engine
 from gateway.index.tables import METADATA
 from gateway.model import CustomerRecord, RecordRef
@@ -118,14 +118,10 @@ async def outcome(
         await index.apply(first)
         for batch in batches:
             await index.apply(batch)
-        out: Outcome = {}
-        for slot, provider in enumerate(PROVIDERS):
-            ref = RecordRef(provider, f"r{slot}")
-            found = await index.customer_of(ref)
-            out[ref] = (
-                (None, frozenset()) if found is None else (found.id, frozenset(found.members))
-            )
-        return out
+        page = await index.page(PageQuery(first=len(PROVIDERS) + 1))
+    found = {ref: (c.id, frozenset(c.members)) for c in page.customers for ref in c.members}
+    refs = [RecordRef(provider, f"r{slot}") for slot, provider in enumerate(PROVIDERS)]
+    return {ref: found.get(ref, (None, frozenset())) for ref in refs}
 
 
 def clusters(found: Outcome) -> dict[RecordRef, frozenset[RecordRef]]:

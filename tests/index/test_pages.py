@@ -169,3 +169,8 @@ async def test_a_cursor_of_another_order_or_garbage_is_refused(filled: SQLIndex)
         await filled.page(PageQuery(first=1, after=page.end_cursor, order=CustomerOrder()))
     with pytest.raises(InvalidCursor):
         await filled.page(PageQuery(first=1, after="not a cursor"))
+
+
+async def test_a_negative_page_size_is_refused(index: SQLIndex) -> None:
+    with pytest.raises(ValueError, match="first"):
+        await index.page(PageQuery(first=-1))
