@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.identity.overrides import Override, OverrideKind
 from gateway.identity.resolver import MatchEdge, MatchRule
 from gateway.identity.survivorship import Conflict
 from gateway.index.components import batched, ref_in
 from gateway.index.contract import IndexedCustomer
 from gateway.index.serialise import load_conflict, load_record
-from gateway.index.tables import aliases, conflicts, customers, edges, records
+from gateway.index.tables import (
+    aliases,
+    conflicts,
+    customers,
+    edges,
+    override_records,
+    overrides,
+    records,
+)
 from gateway.model import CustomerRecord, RecordRef
 
-__all__ = ["load_customers", "load_records", "resolve_alias"]
+__all__ = [
+    "load_customers",
+    "load_overrides",
+    "load_records",
+    "overrides_naming",
+    "resolve_alias",
+]
 
 
 async def resolve_alias(conn: AsyncConnection, customer_id: str) -> str:
@@ -109,3 +125,35 @@ async def _aliases(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[s
     for customer_id, old_id in await conn.execute(query):
         out[customer_id].append(old_id)
     return out
+
+
+async def overrides_naming(conn: AsyncConnection, refs: Sequence[RecordRef]) -> list[Override]:
+    """Every override naming any of ``refs``, oldest first."""
+    ids: set[int] = set()
+    for chunk in batched(refs):
+        query = sa.select(override_records.c.override_id).where(
+            ref_in(override_records.c.provider, override_records.c.record_id, chunk)
+        )
+        ids.update((await conn.execute(query)).scalars())
+    return await load_overrides(conn, ids)
+
+
+async def load_overrides(conn: AsyncConnection, ids: set[int]) -> list[Override]:
+    """Overrides by id, oldest first (then in the order they were stored)."""
+    found: list[tuple[datetime, int, Override]] = []
+    for chunk in batched(sorted(ids)):
+        rows = (await conn.execute(sa.select(overrides).where(overrides.c.id.in_(chunk)))).all()
+        named = (
+            await conn.execute(
+                sa.select(override_records)
+                .where(override_records.c.override_id.in_(chunk))
+                .order_by(override_records.c.override_id, override_records.c.position)
+            )
+        ).all()
+        for row in rows:
+            refs = tuple(
+                RecordRef(r.provider, r.record_id) for r in named if r.override_id == row.id
+            )
+            override = Override(OverrideKind(row.kind), refs, row.reason, row.actor, row.at)
+            found.append((row.at, row.id, override))
+    return [override for _, _, override in sorted(found, key=lambda f: (f[0], f[1]))]

@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,12 +24,9 @@ from gateway.identity import (
     MatchKey,
     MergedCustomer,
     Override,
-    OverrideKind,
     normalise_email,
     resolve,
 )
-from gateway.identity.keys import email_key, record_keys
-from gateway.identity.survivorship import ConflictKind
 from gateway.index.components import DEFAULT_LIMIT, Seeds, batched, find_component, ref_in
 from gateway.index.contract import (
     Applied,
@@ -44,11 +40,15 @@ from gateway.index.contract import (
 from gateway.index.engine import safe_url
 from gateway.index.ids import NewCluster, OldCustomer, assign_ids, candidates
 from gateway.index.pages import encode_cursor, page_select
-from gateway.index.reads import load_customers, load_records, resolve_alias
-from gateway.index.serialise import dump_conflict, dump_record
-from gateway.index.summary import summary_row
+from gateway.index.reads import (
+    load_customers,
+    load_overrides,
+    load_records,
+    overrides_naming,
+    resolve_alias,
+)
+from gateway.index.serialise import dump_record
 from gateway.index.tables import (
-    aliases,
     conflicts,
     customers,
     edges,
@@ -59,6 +59,14 @@ from gateway.index.tables import (
 )
 from gateway.index.tables import (
     record_keys as record_keys_table,
+)
+from gateway.index.writes import (
+    Incoming,
+    old_keys,
+    store_records,
+    stored_ranks,
+    write_aliases,
+    write_clusters,
 )
 from gateway.model import CustomerRecord, RecordRef
 
@@ -74,24 +82,6 @@ def _resolve(
     """The one place the index calls the resolver."""
     # i8-merge: pass overrides to resolve()
     return resolve(found, settings)
-
-
-def _utc(when: datetime) -> datetime:
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class _Incoming:
-    """The newest change per record in a batch, with its serialised snapshot."""
-
-    change: RecordChange
-    snapshot: str
-
-    @property
-    def rank(self) -> tuple[datetime, bool, str]:
-        """Orders versions of one record: newer first, then deleted, then by content, so equal
-        times still give one winner whatever the arrival order."""
-        return (_utc(self.change.observed_at), self.change.record.deleted, self.snapshot)
 
 
 class SQLIndex:
@@ -151,16 +141,16 @@ class SQLIndex:
         than what the index holds (equal times: deletion, then content, decides, so any order
         converges); ``Applied.ignored`` counts every change not stored (older, repeated, or
         superseded within the batch)."""
-        newest: dict[RecordRef, _Incoming] = {}
+        newest: dict[RecordRef, Incoming] = {}
         for change in changes:
-            incoming = _Incoming(change, dump_record(change.record))
+            incoming = Incoming(change, dump_record(change.record))
             held = newest.get(change.record.ref)
             if held is None or incoming.rank > held.rank:
                 newest[change.record.ref] = incoming
         if not newest:
             return Applied()
         async with self._write() as conn:
-            stored = await self._stored(conn, list(newest))
+            stored = await stored_ranks(conn, list(newest))
             accepted = {
                 ref: incoming
                 for ref, incoming in newest.items()
@@ -169,8 +159,8 @@ class SQLIndex:
             ignored = len(changes) - len(accepted)
             if not accepted:
                 return Applied(ignored=ignored)
-            seeds = await self._old_keys(conn, list(accepted))
-            await self._store(conn, accepted, stored, seeds)
+            seeds = await old_keys(conn, list(accepted))
+            await store_records(conn, self._settings, accepted, stored, seeds)
             applied = await self._recompute(conn, seeds)
         return Applied(applied.changed, applied.aliased, ignored)
 
@@ -197,103 +187,7 @@ class SQLIndex:
                     for index, ref in enumerate(override.records)
                 ],
             )
-            return await self._recompute(conn, await self._old_keys(conn, list(override.records)))
-
-    async def _stored(
-        self, conn: AsyncConnection, refs: list[RecordRef]
-    ) -> dict[RecordRef, tuple[datetime, bool, str]]:
-        """The rank (see :class:`_Incoming`) of what the index holds for ``refs``."""
-        out: dict[RecordRef, tuple[datetime, bool, str]] = {}
-        for chunk in batched(refs):
-            query = sa.select(
-                records.c.provider,
-                records.c.record_id,
-                records.c.observed_at,
-                records.c.deleted,
-                records.c.snapshot,
-            ).where(ref_in(records.c.provider, records.c.record_id, chunk))
-            for provider, record_id, observed, deleted, snapshot in await conn.execute(query):
-                out[RecordRef(provider, record_id)] = (observed, deleted, snapshot)
-        return out
-
-    async def _old_keys(self, conn: AsyncConnection, refs: list[RecordRef]) -> Seeds:
-        """The keys ``refs`` hold in the index now: where the component search starts."""
-        seeds = Seeds(refs=set(refs))
-        for chunk in batched(refs):
-            emails = sa.select(records.c.email).where(
-                ref_in(records.c.provider, records.c.record_id, chunk),
-                records.c.email.is_not(None),
-            )
-            seeds.emails.update((await conn.execute(emails)).scalars())
-            keys = sa.select(record_keys_table.c.namespace, record_keys_table.c.value).where(
-                ref_in(record_keys_table.c.provider, record_keys_table.c.record_id, chunk)
-            )
-            seeds.keys.update(MatchKey(ns, value) for ns, value in await conn.execute(keys))
-        return seeds
-
-    async def _store(
-        self,
-        conn: AsyncConnection,
-        accepted: Mapping[RecordRef, _Incoming],
-        stored: Mapping[RecordRef, object],
-        seeds: Seeds,
-    ) -> None:
-        """Write the accepted records and their keys (adding the new keys to ``seeds``); each
-        keeps its customer until the recomputation moves it."""
-        rows: list[dict[str, Any]] = []
-        keys: list[dict[str, Any]] = []
-        for ref, incoming in accepted.items():
-            record = incoming.change.record
-            email = None if record.deleted else email_key(record, self._settings)
-            found = frozenset() if record.deleted else record_keys(record, self._settings)
-            if email is not None:
-                seeds.emails.add(email)
-            seeds.keys |= found
-            rows.append(
-                {
-                    "b_provider": ref.provider,
-                    "b_record_id": ref.id,
-                    "email": email,
-                    "created_at": record.created_at,
-                    "observed_at": incoming.change.observed_at,
-                    "source": incoming.change.source.value,
-                    "deleted": record.deleted,
-                    "snapshot": incoming.snapshot,
-                }
-            )
-            keys += [
-                {
-                    "namespace": key.namespace,
-                    "value": key.value,
-                    "provider": ref.provider,
-                    "record_id": ref.id,
-                }
-                for key in sorted(found)
-            ]
-        refs = list(accepted)
-        for chunk in batched(refs):
-            await conn.execute(
-                sa.delete(record_keys_table).where(
-                    ref_in(record_keys_table.c.provider, record_keys_table.c.record_id, chunk)
-                )
-            )
-        known = [RecordRef(row["b_provider"], row["b_record_id"]) in stored for row in rows]
-        new = [_unbound(row) for row, held in zip(rows, known, strict=True) if not held]
-        old = [row for row, held in zip(rows, known, strict=True) if held]
-        if new:
-            await conn.execute(sa.insert(records), new)
-        if old:
-            await conn.execute(
-                sa.update(records)
-                .where(
-                    records.c.provider == sa.bindparam("b_provider"),
-                    records.c.record_id == sa.bindparam("b_record_id"),
-                )
-                .values({name: sa.bindparam(name) for name in old[0] if not name.startswith("b_")}),
-                old,
-            )
-        if keys:
-            await conn.execute(sa.insert(record_keys_table), keys)
+            return await self._recompute(conn, await old_keys(conn, list(override.records)))
 
     async def _recompute(self, conn: AsyncConnection, seeds: Seeds) -> Applied:
         """Re-cluster the component of ``seeds`` and rewrite what the index says about it."""
@@ -307,7 +201,7 @@ class SQLIndex:
             )
             held.update({RecordRef(p, i): c for p, i, c in await conn.execute(query)})
         found = [r for r in (await load_records(conn, refs)).values() if not r.deleted]
-        merged = _resolve(found, self._settings, await self._overrides(conn, refs))
+        merged = _resolve(found, self._settings, await overrides_naming(conn, refs))
 
         old_ids = sorted({c for c in held.values() if c is not None})
         minted = await self._minted(conn, old_ids)
@@ -341,8 +235,10 @@ class SQLIndex:
                 .where(ref_in(records.c.provider, records.c.record_id, chunk))
                 .values(customer_id=None)
             )
-        await self._write_clusters(conn, merged, assignment.ids, assignment.minted_at, now)
-        await self._write_aliases(conn, assignment.aliases, assignment.fresh, now)
+        await write_clusters(
+            conn, self._settings, merged, assignment.ids, assignment.minted_at, now
+        )
+        await write_aliases(conn, assignment.aliases, assignment.fresh, now)
 
         before = {c.id: set(c.members) for c in old}
         changed = set(assignment.aliases) | set(assignment.emptied) | set(assignment.fresh)
@@ -367,85 +263,6 @@ class SQLIndex:
             query = sa.select(customers.c.id).where(customers.c.id.in_(chunk))
             out.update((await conn.execute(query)).scalars())
         return out
-
-    async def _write_clusters(
-        self,
-        conn: AsyncConnection,
-        merged: Sequence[MergedCustomer],
-        ids: Sequence[str],
-        minted_at: Sequence[datetime],
-        now: datetime,
-    ) -> None:
-        rows, members, edge_rows, conflict_rows = [], [], [], []
-        for customer, customer_id, minted in zip(merged, ids, minted_at, strict=True):
-            rows.append(summary_row(customer, self._settings, customer_id, minted, now))
-            members += [
-                {"b_provider": r.provider, "b_record_id": r.id, "customer_id": customer_id}
-                for r in customer.records
-            ]
-            edge_rows += [
-                {
-                    "customer_id": customer_id,
-                    "position": index,
-                    "rule": edge.rule.value,
-                    "namespace": edge.namespace,
-                    "value": edge.value,
-                    "left_provider": edge.left.provider,
-                    "left_id": edge.left.id,
-                    "right_provider": edge.right.provider,
-                    "right_id": edge.right.id,
-                }
-                for index, edge in enumerate(customer.edges)
-            ]
-            guardrails = [c for c in customer.conflicts if c.kind is ConflictKind.GUARDRAIL]
-            conflict_rows += [
-                {"customer_id": customer_id, "position": index, "data": dump_conflict(conflict)}
-                for index, conflict in enumerate(guardrails)
-            ]
-        if rows:
-            await conn.execute(sa.insert(customers), rows)
-        if members:
-            await conn.execute(
-                sa.update(records)
-                .where(
-                    records.c.provider == sa.bindparam("b_provider"),
-                    records.c.record_id == sa.bindparam("b_record_id"),
-                )
-                .values(customer_id=sa.bindparam("customer_id")),
-                members,
-            )
-        if edge_rows:
-            await conn.execute(sa.insert(edges), edge_rows)
-        if conflict_rows:
-            await conn.execute(sa.insert(conflicts), conflict_rows)
-
-    async def _write_aliases(
-        self,
-        conn: AsyncConnection,
-        merged: Mapping[str, str],
-        fresh: frozenset[str],
-        now: datetime,
-    ) -> None:
-        """Merged-away ids alias their survivor (and so does every alias that named them);
-        an alias id minted again stops being an alias."""
-        for chunk in batched(sorted(fresh | set(merged))):
-            await conn.execute(sa.delete(aliases).where(aliases.c.old_id.in_(chunk)))
-        for old_id, survivor in sorted(merged.items()):
-            await conn.execute(sa.update(aliases).where(aliases.c.id == old_id).values(id=survivor))
-        if merged:
-            await conn.execute(
-                sa.insert(aliases),
-                [{"old_id": o, "id": s, "at": now} for o, s in sorted(merged.items())],
-            )
-
-    async def _overrides(self, conn: AsyncConnection, refs: Sequence[RecordRef]) -> list[Override]:
-        ids: set[int] = set()
-        for chunk in batched(refs):
-            query = sa.select(override_records.c.override_id).where(
-                ref_in(override_records.c.provider, override_records.c.record_id, chunk)
-            )
-            ids.update((await conn.execute(query)).scalars())
-        return await _load_overrides(conn, ids)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -535,7 +352,7 @@ class SQLIndex:
                 query = sa.select(override_records.c.override_id).where(
                     ref_in(override_records.c.provider, override_records.c.record_id, list(refs))
                 )
-            return await _load_overrides(conn, set((await conn.execute(query)).scalars()))
+            return await load_overrides(conn, set((await conn.execute(query)).scalars()))
 
     async def cursor(self, provider: str, stream: str) -> SyncCursor | None:
         async with self._read() as conn:
@@ -585,30 +402,3 @@ class SQLIndex:
 
     async def aclose(self) -> None:
         await self._engine.dispose()
-
-
-def _unbound(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A record row for an insert: the ``b_`` key parameters as plain columns."""
-    out = {k: v for k, v in row.items() if not k.startswith("b_")}
-    return {**out, "provider": row["b_provider"], "record_id": row["b_record_id"]}
-
-
-async def _load_overrides(conn: AsyncConnection, ids: set[int]) -> list[Override]:
-    """Overrides by id, oldest first (then in the order they were stored)."""
-    found: list[tuple[datetime, int, Override]] = []
-    for chunk in batched(sorted(ids)):
-        rows = (await conn.execute(sa.select(overrides).where(overrides.c.id.in_(chunk)))).all()
-        named = (
-            await conn.execute(
-                sa.select(override_records)
-                .where(override_records.c.override_id.in_(chunk))
-                .order_by(override_records.c.override_id, override_records.c.position)
-            )
-        ).all()
-        for row in rows:
-            refs = tuple(
-                RecordRef(r.provider, r.record_id) for r in named if r.override_id == row.id
-            )
-            override = Override(OverrideKind(row.kind), refs, row.reason, row.actor, row.at)
-            found.append((row.at, row.id, override))
-    return [override for _, _, override in sorted(found, key=lambda f: (f[0], f[1]))]
