@@ -14,6 +14,11 @@ from gateway.index.contract import (
     RecordChange,
     SyncCursor,
 )
+from gateway.index.engine import IndexUnavailable, data_dir, index_url, safe_url
+from gateway.index.factory import open_index
+from gateway.index.migrate import head_revision, upgrade, upgrade_to_head
+from gateway.index.pages import InvalidCursor
+from gateway.index.store import SQLIndex
 
 __all__ = [
     "Applied",
@@ -23,9 +28,19 @@ __all__ = [
     "IdentityIndex",
     "IndexPage",
     "IndexStats",
+    "IndexUnavailable",
     "IndexedCustomer",
+    "InvalidCursor",
     "OrderField",
     "PageQuery",
     "RecordChange",
+    "SQLIndex",
     "SyncCursor",
+    "data_dir",
+    "head_revision",
+    "index_url",
+    "open_index",
+    "safe_url",
+    "upgrade",
+    "upgrade_to_head",
 ]
