@@ -1,6 +1,6 @@
 """``customer-gateway``: run the gateway (``serve``), the sandbox alone (``sandbox``), fill the
-identity index (``sync``), check the configuration (``config check``), or export the schema
-(``export-schema``)."""
+identity index (``sync``), migrate it (``migrate``), check the configuration (``config check``),
+or export the schema (``export-schema``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from strawberry.federation.versions import FEDERATION_VERSIONS
 
 from gateway.config import DEFAULT_FEDERATION_VERSION, ConfigError, Settings, load_settings
 from gateway.config.schema import MODES
+from gateway.index.engine import IndexUnavailable
 from gateway.logs import LOG_FORMATS, LOG_LEVELS, configure_logging
 from gateway.providers.registry import PROVIDERS, SPECS
 from gateway.sandbox.cluster import SandboxCluster
@@ -40,9 +41,12 @@ IndexFactory = Callable[[Settings], Awaitable["IdentityIndex"]]
 
 
 async def open_index(settings: Settings) -> IdentityIndex:
-    """The identity index ``sync`` fills: the one import site for the store."""
-    # i8-merge: return await gateway.index.open_index(<the index URL setting>, settings)
-    raise ConfigError("this build has no identity index store (gateway.index.open_index)")
+    """The configured identity index (migrated to the current schema): the one import site for
+    the store."""
+    from gateway.index import index_url
+    from gateway.index import open_index as open_store
+
+    return await open_store(index_url(settings), settings.identity)
 
 
 def _add_mode_option(parser: argparse.ArgumentParser) -> None:
@@ -237,7 +241,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"Apollo Federation version the SDL links (default {DEFAULT_FEDERATION_VERSION}, "
         "what schema.graphql holds)",
     )
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the identity index's schema to the newest revision and print it "
+        "(serve does this on start too)",
+    )
+    migrate.add_argument(
+        "--url",
+        default=None,
+        help="SQLAlchemy URL of the index (default: CUSTOMER_GATEWAY_INDEX_URL, else "
+        "index.sqlite3 in the data directory)",
+    )
     return parser
+
+
+async def _run_migrate(args: argparse.Namespace) -> None:
+    from gateway.index import index_url, safe_url, upgrade_to_head
+
+    url = args.url or index_url(load_settings())
+    revision = await upgrade_to_head(url)
+    print(f"identity index at {safe_url(url)}: schema at revision {revision} (head)", flush=True)
 
 
 def _stop_on_signals(*, ignore_hup: bool = False) -> asyncio.Event:
@@ -513,11 +536,16 @@ def main(argv: Sequence[str] | None = None, *, index_factory: IndexFactory = ope
             return _run(_run_sync(args, settings, index_factory))
         elif args.command == "config":
             return _run(_run_check(args))
+        elif args.command == "migrate":
+            _run(_run_migrate(args))
         else:
             _export_schema(args)
     except (ConfigError, DatasetError) as exc:
         print(f"customer-gateway: {exc}", file=sys.stderr)
         return 2
+    except IndexUnavailable as exc:
+        print(f"customer-gateway: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"customer-gateway: {exc.strerror or exc}", file=sys.stderr)
         if exc.errno == errno.EADDRINUSE:

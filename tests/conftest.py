@@ -32,6 +32,7 @@ from gateway.sandbox.runner import ThreadedServer
 
 if TYPE_CHECKING:
     from gateway.sandbox.dataset import Dataset
+    from tests.servers import PostgresServer
 
 AdapterT = TypeVar("AdapterT", bound=ProviderAdapter)
 
@@ -53,6 +54,36 @@ def skip_or_fail(message: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gateway_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The gateway's data directory (the embedded identity index) in a temp directory for the
+    whole session, so no test writes under the real home; ``CUSTOMER_GATEWAY_INDEX_URL`` unset
+    so it is where the index goes."""
+    path = tmp_path_factory.mktemp("gateway-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CUSTOMER_GATEWAY_DATA_DIR", str(path))
+        patch.delenv("CUSTOMER_GATEWAY_INDEX_URL", raising=False)
+        yield path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server from the system's binaries for the session (tests/servers.py);
+    skipped where they are absent, failed in CI (:func:`skip_or_fail`)."""
+    from tests.servers import PostgresServer, ServerUnavailable
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except ServerUnavailable as exc:
+        server.stop()
+        skip_or_fail(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def shared_reference(name: str, env: str | None = None) -> Path:

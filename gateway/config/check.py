@@ -109,7 +109,14 @@ def _lines(
         if setting in skip:
             continue
         value: Any = reduce(getattr, setting.attr.split("."), target)
-        shown = mask(value) if setting in (schema.API_KEY, schema.WEBHOOK_SECRET) else _show(value)
+        if setting in (schema.API_KEY, schema.WEBHOOK_SECRET):
+            shown = mask(value)
+        elif setting is schema.INDEX_URL and value:
+            from gateway.index.engine import safe_url
+
+            shown = safe_url(value)
+        else:
+            shown = _show(value)
         out.append(f"{prefix}{setting.key} = {shown}")
     return out
 

@@ -78,6 +78,20 @@ def _bind_address(raw: object, from_env: bool) -> tuple[str, int] | None:
     return parts.hostname, port
 
 
+def _database_url(raw: object, from_env: bool) -> str:
+    """A SQLAlchemy URL the identity index supports, or blank for the default file. Errors
+    show the URL with its password masked."""
+    from gateway.index.engine import IndexUnavailable, parse_url, safe_url
+
+    value = text(raw, from_env).strip()
+    if value:
+        try:
+            parse_url(value)
+        except IndexUnavailable as exc:
+            raise Invalid(str(exc), got=safe_url(value)) from None
+    return value
+
+
 def _field_priority(raw: object, from_env: bool) -> dict[str, tuple[str, ...]]:
     """Unified field -> registered providers, best first."""
     from gateway.identity.survivorship import FIELDS
@@ -489,6 +503,27 @@ SYNC_PAGE_SIZE: Final = Setting(
     at_least=0,
 )
 
+# -- identity index (gateway/index) -----------------------------------------------------------
+
+DATA_DIR: Final = Setting(
+    "data_dir",
+    "data_dir",
+    text,
+    "",
+    "directory for the gateway's own files (the embedded identity index); empty = "
+    "`$XDG_DATA_HOME/customer-gateway`, else `~/.local/share/customer-gateway`",
+    env="CUSTOMER_GATEWAY_DATA_DIR",
+)
+INDEX_URL: Final = Setting(
+    "index_url",
+    "index_url",
+    _database_url,
+    "",
+    "SQLAlchemy URL of the identity index (`sqlite+aiosqlite:///path` or "
+    "`postgresql+asyncpg://user:password@host/db`); empty = `index.sqlite3` in `data_dir`",
+    env="CUSTOMER_GATEWAY_INDEX_URL",
+)
+
 GATEWAY: Final[tuple[Setting[Any], ...]] = (
     MODE,
     PRIMARY_PROVIDER,
@@ -508,6 +543,8 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     SYNC_POLL_INTERVAL,
     SYNC_RELIST_INTERVAL,
     SYNC_PAGE_SIZE,
+    DATA_DIR,
+    INDEX_URL,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

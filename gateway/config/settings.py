@@ -219,6 +219,12 @@ class Settings:
     """Largest request body, and GET query string, the gateway reads (docs/security.md)."""
     sync: SyncSettings = SyncSettings()
     """The identity index's background sync (docs/configuration.md, "Identity sync")."""
+    data_dir: str = s.DATA_DIR.default
+    """Directory of the gateway's own files; empty = the XDG data directory
+    (:func:`gateway.index.engine.data_dir`)."""
+    index_url: str = field(default=s.INDEX_URL.default, repr=False)
+    """SQLAlchemy URL of the identity index; empty = ``index.sqlite3`` in the data directory
+    (:func:`gateway.index.engine.index_url`). Out of the repr: it may hold a password."""
 
     def enabled(self) -> list[ProviderSettings]:
         return [p for p in self.providers.values() if p.enabled]

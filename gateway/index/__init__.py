@@ -15,6 +15,10 @@ from gateway.index.contract import (
     RecordChange,
     SyncCursor,
 )
+from gateway.index.engine import IndexUnavailable, data_dir, index_url, safe_url
+from gateway.index.factory import open_index
+from gateway.index.migrate import head_revision, upgrade, upgrade_to_head
+from gateway.index.store import SQLIndex
 
 __all__ = [
     "Applied",
@@ -24,10 +28,19 @@ __all__ = [
     "IdentityIndex",
     "IndexPage",
     "IndexStats",
+    "IndexUnavailable",
     "IndexedCustomer",
     "InvalidIndexCursor",
     "OrderField",
     "PageQuery",
     "RecordChange",
+    "SQLIndex",
     "SyncCursor",
+    "data_dir",
+    "head_revision",
+    "index_url",
+    "open_index",
+    "safe_url",
+    "upgrade",
+    "upgrade_to_head",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from gateway.cli import main
-from gateway.config import Settings
+from gateway.config import IdentitySettings, Settings
+from gateway.index import IndexStats, open_index
 from gateway.sync.progress import Progress
 from gateway.sync.status import ProviderSyncStatus, SyncState
 from tests.sync.helpers import RecordingIndex
@@ -83,9 +86,39 @@ def test_sync_without_providers_or_sandbox_exits_2(capsys: pytest.CaptureFixture
     assert "pass --sandbox" in capsys.readouterr().err
 
 
-def test_sync_without_an_index_store_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sync", "--sandbox", "--customers", "1"]) == 2
-    assert "identity index" in capsys.readouterr().err
+def test_sync_fills_the_configured_index_and_a_second_run_resumes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'index.sqlite3'}"
+    monkeypatch.setenv("CUSTOMER_GATEWAY_INDEX_URL", url)
+
+    assert main(["sync", "--sandbox", "--customers", "6"]) == 0
+    first = capsys.readouterr().out
+    assert main(["sync", "--sandbox", "--customers", "6"]) == 0
+
+    async def stats() -> IndexStats:
+        index = await open_index(url, IdentitySettings())
+        try:
+            return await index.stats()
+        finally:
+            await index.aclose()
+
+    found = asyncio.run(stats())
+    assert set(found.records_per_provider) == set(PROVIDERS)
+    assert 0 < found.customers < found.records
+    for provider in PROVIDERS:
+        assert f"{provider}: {found.records_per_provider[provider]} records, complete" in first
+
+
+def test_sync_with_an_unreachable_index_exits_1_with_the_password_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUSTOMER_GATEWAY_INDEX_URL", "postgresql+asyncpg://u:s3cret@127.0.0.1:1/db")
+
+    assert main(["sync", "--sandbox", "--customers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot migrate the identity index at postgresql+asyncpg://u:***@127.0.0.1:1/db" in err
+    assert "s3cret" not in err
 
 
 def test_progress_redraws_one_line_on_a_terminal() -> None:

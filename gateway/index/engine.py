@@ -1,0 +1,120 @@
+"""Where the index lives and how to connect to it, with its password kept out of every message.
+
+The URL is a SQLAlchemy URL: ``sqlite+aiosqlite:///path`` (the embedded default, a file under
+the data directory), ``sqlite+aiosqlite:///:memory:`` (tests) or
+``postgresql+asyncpg://user:password@host/db``. Plain ``sqlite:`` and ``postgresql:`` are
+taken to mean those drivers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from gateway.config import Settings
+
+__all__ = [
+    "INDEX_FILE",
+    "IndexUnavailable",
+    "data_dir",
+    "index_url",
+    "make_engine",
+    "parse_url",
+    "safe_url",
+    "scrub",
+]
+
+INDEX_FILE: Final = "index.sqlite3"
+_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_SUPPORTED: Final = frozenset(_DRIVERS.values())
+
+
+class IndexUnavailable(RuntimeError):
+    """The index could not be opened or migrated; the message names it without its password."""
+
+
+def data_dir(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
+    """``data_dir`` when set, else ``$XDG_DATA_HOME/customer-gateway``, else
+    ``~/.local/share/customer-gateway``."""
+    if settings.data_dir:
+        return Path(settings.data_dir).expanduser()
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "customer-gateway"
+
+
+def index_url(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """``index_url`` when set, else the SQLite file ``index.sqlite3`` under :func:`data_dir`."""
+    if settings.index_url:
+        return settings.index_url
+    return f"sqlite+aiosqlite:///{data_dir(settings, env) / INDEX_FILE}"
+
+
+def parse_url(url: str | URL) -> URL:
+    """The URL with its async driver; :class:`IndexUnavailable` for anything else."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise IndexUnavailable("the identity index URL is not a SQLAlchemy URL") from None
+    parsed = parsed.set(drivername=_DRIVERS.get(parsed.drivername, parsed.drivername))
+    if parsed.drivername not in _SUPPORTED:
+        raise IndexUnavailable(
+            f"the identity index supports {', '.join(sorted(_SUPPORTED))}, not {parsed.drivername}"
+        )
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as it may be shown: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a URL>"
+
+
+def scrub(text: str, url: str | URL) -> str:
+    """``text`` with the URL's password (and the URL itself) masked, for error messages built
+    from a driver's exception."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return text
+    if parsed.password:
+        text = text.replace(parsed.render_as_string(hide_password=False), safe_url(parsed))
+        text = text.replace(str(parsed.password), "***")
+    return text
+
+
+def _memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str | URL) -> AsyncEngine:
+    """An async engine for the index. In-memory SQLite keeps one connection (each new one
+    would be an empty database); a SQLite file's directory is created."""
+    parsed = parse_url(url)
+    options: dict[str, Any] = {}
+    if _memory(parsed):
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Wait for a busy file instead of failing at once, and let readers run beside a writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()

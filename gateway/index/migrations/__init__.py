@@ -1,0 +1,1 @@
+"""The identity index's Alembic environment and revisions, shipped inside the package."""
