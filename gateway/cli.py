@@ -449,9 +449,8 @@ async def _serve_one(
     from gateway.server import create_app
     from gateway.telemetry.exposition import metrics_app
 
-    # i8-merge: open the identity index here (open_index above) and pass index=..., closing it
-    # after the server stops, so serve runs the background sync (CUSTOMER_GATEWAY_SYNC).
-    app = create_app(settings, graphiql=not args.no_graphiql)
+    # The app opens the configured identity index (and runs the background sync on it).
+    app = create_app(settings, graphiql=not args.no_graphiql, open_index=True)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     if cluster is not None:
         # The socket is bound (its port known) and queues connections until start().

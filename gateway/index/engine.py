@@ -23,6 +23,7 @@ from gateway.config import Settings
 
 __all__ = [
     "INDEX_FILE",
+    "MEMORY_URL",
     "IndexUnavailable",
     "data_dir",
     "index_url",
@@ -51,10 +52,17 @@ def data_dir(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "customer-gateway"
 
 
+MEMORY_URL: Final = "sqlite+aiosqlite:///:memory:"
+
+
 def index_url(settings: Settings, env: Mapping[str, str] | None = None) -> str:
-    """``index_url`` when set, else the SQLite file ``index.sqlite3`` under :func:`data_dir`."""
+    """``index_url`` when set; else on the sandbox an in-memory index (the sandbox's data is
+    generated afresh each run, so an index kept from an earlier run would describe customers
+    that no longer exist); else the SQLite file ``index.sqlite3`` under :func:`data_dir`."""
     if settings.index_url:
         return settings.index_url
+    if settings.sandbox:
+        return MEMORY_URL
     return f"sqlite+aiosqlite:///{data_dir(settings, env) / INDEX_FILE}"
 
 
