@@ -43,10 +43,9 @@ IndexFactory = Callable[[Settings], Awaitable["IdentityIndex"]]
 async def open_index(settings: Settings) -> IdentityIndex:
     """The configured identity index (migrated to the current schema): the one import site for
     the store."""
-    from gateway.index import index_url
-    from gateway.index import open_index as open_store
+    from gateway.index.factory import open_configured_index
 
-    return await open_store(index_url(settings), settings.identity)
+    return await open_configured_index(settings)
 
 
 def _add_mode_option(parser: argparse.ArgumentParser) -> None:

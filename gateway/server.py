@@ -224,10 +224,9 @@ def _log_request(
 
 
 async def _open_index(settings: Settings) -> IdentityIndex:
-    from gateway.index import index_url
-    from gateway.index import open_index as open_store
+    from gateway.index.factory import open_configured_index
 
-    return await open_store(index_url(settings), settings.identity)
+    return await open_configured_index(settings)
 
 
 def _synced(graph: IdentityGraph) -> Listener:

@@ -26,7 +26,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from gateway.config import ProviderSettings, Settings, load_settings
-from gateway.index.engine import INDEX_FILE, index_url
+from gateway.index.engine import INDEX_FILE, running_index_url
 from gateway.sandbox.runner import bind_socket, server_url, set_drain
 
 __all__ = ["WORKER_ENV", "app", "ignore_sighup", "serve_workers"]
@@ -101,7 +101,7 @@ async def serve_workers(
         shared_index = (
             f"sqlite+aiosqlite:///{Path(scratch.name) / INDEX_FILE}"
             if scratch is not None and not settings.index_url
-            else index_url(settings)
+            else running_index_url(settings)
         )
         os.environ[WORKER_ENV] = json.dumps(
             {

@@ -110,7 +110,8 @@ class Identity:
         graph = info.context.graph
         if graph is None:
             return []
-        return [IdentityOverride.of(o) for o in await graph.index.overrides(list(self.members))]
+        found = await graph.guarded(graph.index.overrides(list(self.members)), ())
+        return [IdentityOverride.of(o) for o in found]
 
 
 def identity_of(

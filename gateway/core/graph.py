@@ -8,17 +8,21 @@ the index and fetch the member records by id in one wave.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from gateway.config import IdentitySettings
 from gateway.identity import email_key, record_keys
-from gateway.index import Applied, ChangeSource, IdentityIndex, RecordChange
+from gateway.index import INDEX_ERRORS, Applied, ChangeSource, IdentityIndex, RecordChange
 from gateway.model import CustomerRecord, RecordRef
 
 __all__ = ["BACKFILL_STREAM", "IdentityGraph", "identity_view"]
+
+logger = logging.getLogger("customer_gateway.identity")
+_T = TypeVar("_T")
 
 BACKFILL_STREAM: Final = "backfill"
 _SYNCED_TTL: Final = 5.0
@@ -40,20 +44,33 @@ class IdentityGraph:
         self._synced: frozenset[str] = frozenset()
         self._synced_checked = float("-inf")
 
+    async def guarded(self, attempt: Awaitable[_T], fallback: _T) -> _T:
+        """``attempt``, or ``fallback`` when the index fails (its database down, its file
+        locked): reads then answer live, as before the index existed, rather than not at all."""
+        try:
+            return await attempt
+        except INDEX_ERRORS as exc:
+            logger.warning("identity index unavailable, answering live: %s", type(exc).__name__)
+            return fallback
+
     async def synced(self, providers: Collection[str]) -> bool:
-        """Whether every one of ``providers`` has been listed to the end at least once."""
+        """Whether every one of ``providers`` has been listed to the end at least once (an
+        index that cannot say counts as not synced)."""
         if set(providers) <= self._synced:
             return True
         now = time.monotonic()
         if now - self._synced_checked >= _SYNCED_TTL:
             self._synced_checked = now
-            done = set()
-            for provider in providers:
-                cursor = await self.index.cursor(provider, BACKFILL_STREAM)
-                if cursor is not None and cursor.complete:
-                    done.add(provider)
-            self._synced = frozenset(done)
+            self._synced = await self.guarded(self._backfilled(providers), self._synced)
         return set(providers) <= self._synced
+
+    async def _backfilled(self, providers: Collection[str]) -> frozenset[str]:
+        done = set()
+        for provider in providers:
+            cursor = await self.index.cursor(provider, BACKFILL_STREAM)
+            if cursor is not None and cursor.complete:
+                done.add(provider)
+        return frozenset(done)
 
     async def pending(self, providers: Collection[str]) -> list[str]:
         """Those of ``providers`` not synced yet, sorted."""

@@ -39,8 +39,8 @@ async def from_index(
     fetched = await _fetch(ctx, customers)
     records = [r for found in fetched for r in found.records]
     missing = [ref for found in fetched for ref in found.missing]
-    if await graph.repair(records, missing):
-        customers = await _reread(graph, customers)
+    if await graph.guarded(graph.repair(records, missing), False):
+        customers = await graph.guarded(_reread(graph, customers), customers)
         fetched = await _fetch(ctx, customers)  # new members only: the rest are cached
     identity = ctx.settings.identity
     return [

@@ -13,6 +13,7 @@ from dataclasses import replace
 from gateway.core.context import RequestContext
 from gateway.core.expansion import Expansion, Key, expand, pick_customer
 from gateway.core.found import FoundCustomer
+from gateway.core.graph import IdentityGraph
 from gateway.core.graph_reads import from_index
 from gateway.errors import ErrorCode, InvalidInput, ProviderFailed
 from gateway.identity import (
@@ -75,8 +76,7 @@ async def _settle(
     graph = ctx.graph
     if graph is None:
         return FoundCustomer(chosen, expansion.errors, expansion.truncated)
-    await graph.repair(list(expansion.records.values()), [])
-    indexed = await graph.index.customer_of(want or chosen.anchor)
+    indexed = await graph.guarded(_fed(graph, expansion, want or chosen.anchor), None)
     if indexed is None:
         return FoundCustomer(chosen, expansion.errors, expansion.truncated)
     found = (await from_index(ctx, graph, [indexed]))[0]
@@ -84,6 +84,14 @@ async def _settle(
         return None
     errors = {**expansion.errors, **found.errors}
     return replace(found, errors=errors, truncated=expansion.truncated)
+
+
+async def _fed(
+    graph: IdentityGraph, expansion: Expansion, ref: RecordRef
+) -> IndexedCustomer | None:
+    """The index told what the expansion found; then the customer holding ``ref`` there."""
+    await graph.repair(list(expansion.records.values()), [])
+    return await graph.index.customer_of(ref)
 
 
 def checked_value(value: str, argument: str, limit: int = MAX_ID_LENGTH) -> str:
@@ -115,7 +123,10 @@ async def customer_by_id(ctx: RequestContext, customer_id: str) -> FoundCustomer
         anchor = decode_customer_id(customer_id)
     except InvalidCustomerId as exc:
         raise InvalidInput(f"invalid customer id: {exc}", ErrorCode.INVALID_ID) from None
-    if ctx.graph is not None and (known := await ctx.graph.index.customer(customer_id)):
+    graph = ctx.graph
+    if graph is not None and (
+        known := await graph.guarded(graph.index.customer(customer_id), None)
+    ):
         return await find(ctx, indexed=[known])
     require_provider(ctx, anchor.provider)
     return await find(ctx, refs=[anchor], want=anchor)
@@ -171,7 +182,7 @@ async def _indexed(
     last sync is found, and fed in."""
     if ctx.graph is None or not await ctx.graph.synced(ctx.adapters):
         return None
-    return await query(ctx.graph.index)
+    return await ctx.graph.guarded(query(ctx.graph.index), None)
 
 
 async def _one(found: Awaitable[IndexedCustomer | None]) -> Sequence[IndexedCustomer]:

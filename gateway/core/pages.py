@@ -103,9 +103,14 @@ async def _indexed_page(
     if query.first == 0:
         return CustomerPage([], [], query.after, {})
     try:
-        page = await graph.index.page(query)
+        page = await graph.guarded(graph.index.page(query), None)
     except InvalidIndexCursor as exc:
         raise InvalidInput(str(exc), ErrorCode.INVALID_CURSOR, path=("after",)) from None
+    if page is None:
+        raise InvalidInput(
+            "the identity index is unavailable; customers cannot be listed from it now",
+            ErrorCode.NOT_SYNCED,
+        )
     found = await from_index(ctx, graph, page.customers, strict=False)
     customers: list[FoundCustomer] = []
     cursors: list[str] = []

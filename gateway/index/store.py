@@ -121,6 +121,11 @@ class SQLIndex:
         async with self._lock, self._engine.begin() as conn:
             if self._postgres:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+            else:
+                # Take the file's write lock up front: a transaction that starts reading and
+                # then writes fails at once (SQLITE_BUSY, no busy_timeout wait) when another
+                # process wrote meanwhile, e.g. the workers of `serve --workers`.
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     @asynccontextmanager

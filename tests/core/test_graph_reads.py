@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings, SyncSettings, sandbox_settings
 from gateway.index import IndexedCustomer, PageQuery
@@ -226,3 +227,25 @@ async def test_before_the_sync_filters_are_refused_and_lookups_feed_the_index(
         other = next(r for r in indexed.members if r.provider != "stripe")
         again = await harness.query(BY_RECORD, {"p": other.provider.upper(), "id": other.id})
         assert again["data"]["customerByProviderId"]["id"] == node["id"]
+
+
+async def test_a_failing_index_costs_nothing_but_the_index_lookups_answer_live(
+    synced: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await widest(synced)
+    ref = customer.members[0]
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    index = synced.app.state.graph.index
+    for method in ("customer", "customer_of", "customers_by_email", "records", "apply", "page"):
+        monkeypatch.setattr(index, method, down)
+
+    body = await synced.query(BY_RECORD, {"p": ref.provider.upper(), "id": ref.id})
+
+    found = body["data"]["customerByProviderId"]
+    assert "errors" not in body
+    assert refs(found) == set(customer.members)  # found by today's live expansion
+    page = await synced.query(PAGE, {"first": 5, "order": {"field": "NAME"}})
+    assert page["errors"][0]["extensions"]["code"] == "NOT_SYNCED"
