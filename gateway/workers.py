@@ -27,6 +27,7 @@ from uvicorn.supervisors import Multiprocess
 
 from gateway.config import ProviderSettings, Settings, load_settings
 from gateway.index.engine import INDEX_FILE, running_index_url
+from gateway.index.migrate import upgrade_to_head
 from gateway.sandbox.runner import bind_socket, server_url, set_drain
 
 __all__ = ["WORKER_ENV", "app", "ignore_sighup", "serve_workers"]
@@ -103,6 +104,9 @@ async def serve_workers(
             if scratch is not None and not settings.index_url
             else running_index_url(settings)
         )
+        # Migrated once, here: workers opening a new index at the same moment would race to
+        # create its tables.
+        await upgrade_to_head(shared_index)
         os.environ[WORKER_ENV] = json.dumps(
             {
                 "log_level": log_level,
