@@ -43,10 +43,9 @@ IndexFactory = Callable[[Settings], Awaitable["IdentityIndex"]]
 async def open_index(settings: Settings) -> IdentityIndex:
     """The configured identity index (migrated to the current schema): the one import site for
     the store."""
-    from gateway.index import index_url
-    from gateway.index import open_index as open_store
+    from gateway.index.factory import open_configured_index
 
-    return await open_store(index_url(settings), settings.identity)
+    return await open_configured_index(settings)
 
 
 def _add_mode_option(parser: argparse.ArgumentParser) -> None:
@@ -449,9 +448,8 @@ async def _serve_one(
     from gateway.server import create_app
     from gateway.telemetry.exposition import metrics_app
 
-    # i8-merge: open the identity index here (open_index above) and pass index=..., closing it
-    # after the server stops, so serve runs the background sync (CUSTOMER_GATEWAY_SYNC).
-    app = create_app(settings, graphiql=not args.no_graphiql)
+    # The app opens the configured identity index (and runs the background sync on it).
+    app = create_app(settings, graphiql=not args.no_graphiql, open_index=True)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     if cluster is not None:
         # The socket is bound (its port known) and queues connections until start().

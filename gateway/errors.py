@@ -55,6 +55,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_CURSOR = "INVALID_CURSOR"
     PROVIDER_NOT_CONFIGURED = "PROVIDER_NOT_CONFIGURED"
     NOT_FOUND = "NOT_FOUND"
+    NOT_SYNCED = "NOT_SYNCED"
+    """The answer needs the identity index, and a provider has not been synced into it yet."""
     # write input fields
     INVALID_EMAIL = "INVALID_EMAIL"
     INVALID_COUNTRY = "INVALID_COUNTRY"

@@ -28,6 +28,7 @@ from gateway.auth.control import access_control
 from gateway.auth.gate import admit, principal_of
 from gateway.config import Settings
 from gateway.core.context import RequestContext
+from gateway.core.graph import IdentityGraph
 from gateway.core.record_cache import RecordCache
 from gateway.documents import DocumentRefused, PersistedDocuments, names_document
 from gateway.errors import ErrorCode
@@ -52,6 +53,7 @@ from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
 from gateway.sync import SyncRunner
+from gateway.sync.status import Listener, ProviderSyncStatus, SyncState
 from gateway.telemetry.app import Telemetry
 from gateway.telemetry.exposition import metrics_endpoint
 from gateway.telemetry.operations import OperationTelemetry
@@ -142,6 +144,7 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             idempotency=state.idempotency,
             principal=principal_of(request),  # access control: who the request runs as
             record_cache=state.record_cache,  # shared by the app's requests (per process)
+            graph=getattr(state, "graph", None),  # the identity index, opened by the lifespan
         )
         request.state.gateway_context = context
         return context
@@ -220,6 +223,22 @@ def _log_request(
     )
 
 
+async def _open_index(settings: Settings) -> IdentityIndex:
+    from gateway.index.factory import open_configured_index
+
+    return await open_configured_index(settings)
+
+
+def _synced(graph: IdentityGraph) -> Listener:
+    """Reads go to the index as soon as the sync completes a provider, not at the next check."""
+
+    def listen(status: ProviderSyncStatus) -> None:
+        if status.state is SyncState.COMPLETE:
+            graph.mark_synced(status.provider)
+
+    return listen
+
+
 def create_app(
     settings: Settings,
     *,
@@ -229,14 +248,17 @@ def create_app(
     metrics: bool = False,
     tracer_provider: TracerProvider | None = None,
     index: IdentityIndex | None = None,
+    open_index: bool = False,
     change_sink: ChangeSink | None = None,
 ) -> Starlette:
     """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
     (one pooled HTTP client each) and closes them on shutdown.
 
-    With an identity ``index`` and ``settings.sync.enabled``, the lifespan runs the sync in the
-    background (``app.state.sync``, a :class:`~gateway.sync.SyncRunner`) and ``/healthz``
-    reports it; the caller owns the index and closes it.
+    Identity: reads and writes use the identity ``index`` (the caller's, who closes it), or with
+    ``open_index`` the configured one (``serve``: opened and migrated by the lifespan, closed
+    on shutdown); with neither, identity is resolved live on every read. With an index and
+    ``settings.sync.enabled`` the lifespan runs the sync in the background (``app.state.sync``,
+    a :class:`~gateway.sync.SyncRunner`) and ``/healthz`` reports it.
 
     Telemetry (docs/operations.md): the app's metrics live in ``app.state.telemetry``, served
     on the API itself only with ``metrics=True`` (tests; ``serve`` uses a separate address).
@@ -260,9 +282,16 @@ def create_app(
             if owned
             else dict(adapters or {})
         )
+        opened = await _open_index(settings) if open_index and index is None else None
+        graph_index = index if index is not None else opened
+        app.state.graph = (
+            IdentityGraph(graph_index, settings.identity) if graph_index is not None else None
+        )
         runner: SyncRunner | None = None
-        if index is not None and settings.sync.enabled:
-            runner = SyncRunner(index, app.state.adapters, settings)
+        if graph_index is not None and settings.sync.enabled:
+            runner = SyncRunner(
+                graph_index, app.state.adapters, settings, listener=_synced(app.state.graph)
+            )
             await runner.start()
             if app.state.change_sink is None:  # verified webhooks go into the index
                 app.state.change_sink = runner.sink
@@ -272,6 +301,8 @@ def create_app(
         finally:
             if runner is not None:
                 await runner.aclose()
+            if opened is not None:
+                await opened.aclose()
             if owned:
                 for adapter in app.state.adapters.values():
                     await adapter.aclose()

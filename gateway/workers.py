@@ -15,8 +15,10 @@ import asyncio
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -24,6 +26,8 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from gateway.config import ProviderSettings, Settings, load_settings
+from gateway.index.engine import INDEX_FILE, running_index_url
+from gateway.index.migrate import upgrade_to_head
 from gateway.sandbox.runner import bind_socket, server_url, set_drain
 
 __all__ = ["WORKER_ENV", "app", "ignore_sighup", "serve_workers"]
@@ -72,7 +76,10 @@ def app() -> Starlette:
             for name, p in sandbox.items()
         }
         settings = replace(settings, providers=providers)
-    return create_app(settings, graphiql=spec["graphiql"])
+    # One identity index for every worker (the parent's choice: on the sandbox, a file of its
+    # own, since an in-memory index would be one per worker).
+    settings = replace(settings, index_url=spec["index_url"])
+    return create_app(settings, graphiql=spec["graphiql"], open_index=True)
 
 
 async def serve_workers(
@@ -90,13 +97,23 @@ async def serve_workers(
     URL once the socket listens. ``settings`` are the parent's: its sandbox providers (when
     ``settings.sandbox``) and drain are passed on."""
     sock = bind_socket(host, port)
+    scratch = tempfile.TemporaryDirectory(prefix="customer-gateway-") if settings.sandbox else None
     try:
+        shared_index = (
+            f"sqlite+aiosqlite:///{Path(scratch.name) / INDEX_FILE}"
+            if scratch is not None and not settings.index_url
+            else running_index_url(settings)
+        )
+        # Migrated once, here: workers opening a new index at the same moment would race to
+        # create its tables.
+        await upgrade_to_head(shared_index)
         os.environ[WORKER_ENV] = json.dumps(
             {
                 "log_level": log_level,
                 "log_format": log_format,
                 "mode": settings.mode,
                 "graphiql": graphiql,
+                "index_url": shared_index,
                 "sandbox": {
                     name: {
                         "base_url": p.base_url,
@@ -127,3 +144,5 @@ async def serve_workers(
     finally:
         sock.close()
         os.environ.pop(WORKER_ENV, None)
+        if scratch is not None:
+            scratch.cleanup()

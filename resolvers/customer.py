@@ -47,6 +47,7 @@ class Customer:
     merged: strawberry.Private[MergedCustomer]
     errors: strawberry.Private[Mapping[str, ProviderError]]
     truncated: strawberry.Private[bool] = False
+    found: strawberry.Private[FoundCustomer | None] = None
 
     @classmethod
     def maybe(cls, found: FoundCustomer | None) -> Customer | None:
@@ -59,6 +60,7 @@ class Customer:
             merged=found.merged,
             errors=found.errors,
             truncated=found.truncated,
+            found=found,
         )
 
     @classmethod
@@ -132,7 +134,13 @@ class Customer:
 
     @strawberry.field
     def identity(self) -> Identity:
-        return identity_of(self.merged, truncated=self.truncated)
+        found = self.found
+        return identity_of(
+            self.merged,
+            truncated=self.truncated,
+            synced_at=found.synced_at if found is not None else None,
+            aliases=found.aliases if found is not None else (),
+        )
 
     @strawberry.field(description="Providers that failed while this customer was collected.")
     def degraded_providers(self) -> list[str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import strawberry
 
-from gateway.identity import MergedCustomer
+from gateway.identity import MergedCustomer, Override
 from gateway.model import Address as AddressRecord
 from gateway.model import RecordRef
 
@@ -56,20 +57,74 @@ class IdentityConflict:
     values: list[str] = strawberry.field(description="The competing values, as text.")
 
 
+@strawberry.enum(description="An operator's identity decision.")
+class OverrideKind(enum.Enum):
+    LINK = "LINK"
+    UNLINK = "UNLINK"
+
+
+@strawberry.type(description="An operator's decision about these records, with who, when, why.")
+class IdentityOverride:
+    kind: OverrideKind
+    records: list[RecordReference]
+    reason: str
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, override: Override) -> IdentityOverride:
+        return cls(
+            kind=OverrideKind(override.kind.value),
+            records=[RecordReference.of(r) for r in override.records],
+            reason=override.reason,
+            actor=override.actor,
+            at=override.at,
+        )
+
+
 @strawberry.type(description="Why these records are one customer.")
 class Identity:
     anchor: RecordReference = strawberry.field(
-        description="The record the customer id is derived from."
+        description="The highest-priority record now (the customer's id was minted from the "
+        "anchor it had when the gateway first saw it, and does not change with it)."
     )
     edges: list[MatchEdge]
     conflicts: list[IdentityConflict]
     truncated: bool = strawberry.field(
         description="True when an expansion bound (hops, records) stopped the search early."
     )
+    synced_at: datetime | None = strawberry.field(
+        description="When the identity index last recomputed or confirmed who this customer "
+        "is: how old this identity view is. Null on a gateway without an index."
+    )
+    aliases: list[strawberry.ID] = strawberry.field(
+        description="Ids of customers merged into this one; they still find it."
+    )
+    members: strawberry.Private[tuple[RecordRef, ...]]
+
+    @strawberry.field(
+        description="Operators' link and unlink decisions naming any of these records, oldest "
+        "first (the audit trail)."
+    )
+    async def overrides(self, info: strawberry.Info) -> list[IdentityOverride]:
+        graph = info.context.graph
+        if graph is None:
+            return []
+        found = await graph.guarded(graph.index.overrides(list(self.members)), ())
+        return [IdentityOverride.of(o) for o in found]
 
 
-def identity_of(merged: MergedCustomer, *, truncated: bool) -> Identity:
+def identity_of(
+    merged: MergedCustomer,
+    *,
+    truncated: bool,
+    synced_at: datetime | None = None,
+    aliases: Sequence[str] = (),
+) -> Identity:
     return Identity(
+        synced_at=synced_at,
+        aliases=[strawberry.ID(a) for a in aliases],
+        members=tuple(r.ref for r in merged.records),
         anchor=RecordReference.of(merged.anchor),
         edges=[
             MatchEdge(

@@ -20,6 +20,8 @@ from gateway.writes.idempotency import DEFAULT_TTL
 from gateway.writes.outcomes import MutationResult, Outcome
 from resolvers.context import Info
 from resolvers.customer import Customer
+from resolvers.identity_mutations import link_records_field, unlink_record_field
+from resolvers.mutation_errors import FieldError
 from resolvers.scalars import JSON, Provider
 
 _KEY_DOC = (
@@ -127,15 +129,6 @@ class ProviderOutcome:
         )
 
 
-@strawberry.type(description="A problem with one argument; nothing was written.")
-class FieldError:
-    field: list[str] = strawberry.field(
-        description='Path to the argument, e.g. ["input", "address", "country"].'
-    )
-    message: str
-    code: str
-
-
 @strawberry.type
 class CustomerMutationPayload:
     result: strawberry.Private[MutationResult]
@@ -172,10 +165,7 @@ class CustomerMutationPayload:
         return cls(
             result=result,
             outcomes=[ProviderOutcome.of(o) for o in result.outcomes],
-            user_errors=[
-                FieldError(field=list(e.path), message=e.message, code=e.code)
-                for e in result.user_errors
-            ],
+            user_errors=[FieldError.of(e) for e in result.user_errors],
             replayed=result.replayed,
             actor=result.actor,
         )
@@ -280,6 +270,9 @@ class Mutation:
     ) -> CustomerMutationPayload:
         result = await delete_customer(info.context, str(id), _names(providers), idempotency_key)
         return CustomerMutationPayload.of(result)
+
+    link_records = link_records_field
+    unlink_record = unlink_record_field
 
 
 __all__ = [

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Annotated
 
+import pycountry
 import strawberry
 
 from gateway.core import lookups
 from gateway.core.loaders import fresh_reads
 from gateway.core.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, customers_page
+from gateway.errors import ErrorCode, InvalidInput
+from gateway.identity import normalise_email
+from gateway.index import contract as pages
 from gateway.model import Lookup
 from resolvers.context import Info
 from resolvers.customer import Customer
@@ -48,13 +53,82 @@ class CustomerConnection:
         return [edge.node for edge in self.edges]
 
 
-@strawberry.input(description="Narrows `customers`.")
+@strawberry.input(
+    description="Narrows `customers`; every criterion given must hold. Criteria other than "
+    "`email` alone are answered from the identity index (error NOT_SYNCED until every "
+    "provider is synced into it)."
+)
 class CustomerFilter:
     email: str | None = strawberry.field(
         default=None,
         description="Only the customer(s) holding this email (trimmed, case-insensitive); "
-        "answers in one page.",
+        "alone, it answers in one page.",
     )
+    text: str | None = strawberry.field(
+        default=None, description="Case-insensitive part of the customer's name or company."
+    )
+    providers: list[Provider] | None = strawberry.field(
+        default=None, description="Customers with a record in every one of these providers."
+    )
+    without_providers: list[Provider] | None = strawberry.field(
+        default=None, description="Customers with no record in any of these providers."
+    )
+    country: str | None = strawberry.field(
+        default=None, description="ISO 3166-1 alpha-2 country code of the customer's address."
+    )
+    status: str | None = strawberry.field(
+        default=None, description="The customer's status (as `Customer.status` shows it)."
+    )
+    created_from: datetime | None = strawberry.field(
+        default=None, description="Created at or after this time (the earliest record's)."
+    )
+    created_to: datetime | None = strawberry.field(
+        default=None, description="Created before this time."
+    )
+    mrr_min: int | None = strawberry.field(
+        default=None, description="MRR at least this, in minor units (cents)."
+    )
+    mrr_max: int | None = strawberry.field(
+        default=None, description="MRR at most this, in minor units (cents)."
+    )
+
+    def only_email(self) -> bool:
+        return self.email is not None and all(
+            getattr(self, name) is None for name in _CRITERIA if name != "email"
+        )
+
+
+_CRITERIA = (
+    "email",
+    "text",
+    "providers",
+    "without_providers",
+    "country",
+    "status",
+    "created_from",
+    "created_to",
+    "mrr_min",
+    "mrr_max",
+)
+
+
+@strawberry.enum(description="What `customers` is ordered by.")
+class CustomerOrderField(enum.Enum):
+    CREATED = "created"
+    NAME = "name"
+    MRR = "mrr"
+
+
+@strawberry.enum
+class OrderDirection(enum.Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="The order of `customers` (answered from the identity index).")
+class CustomerOrder:
+    field: CustomerOrderField = CustomerOrderField.CREATED
+    direction: OrderDirection = OrderDirection.DESC
 
 
 Fresh = Annotated[
@@ -119,17 +193,22 @@ class Query:
         first: int = DEFAULT_PAGE_SIZE,
         after: str | None = None,
         filter: CustomerFilter | None = None,
+        order_by: CustomerOrder | None = None,
         fresh: Fresh = False,
     ) -> CustomerConnection | None:
         with fresh_reads(fresh):
-            return await _customers(info, first, after, filter)
+            return await _customers(info, first, after, filter, order_by)
 
 
 async def _customers(
-    info: Info, first: int, after: str | None, filter: CustomerFilter | None
+    info: Info,
+    first: int,
+    after: str | None,
+    filter: CustomerFilter | None,
+    order_by: CustomerOrder | None,
 ) -> CustomerConnection | None:
     """A page of customers, or the one holding ``filter.email`` (as one page)."""
-    if filter is not None and filter.email is not None:
+    if filter is not None and filter.email is not None and filter.only_email() and not order_by:
         found = Customer.maybe(await lookups.customer_by_email(info.context, filter.email))
         edges = [CustomerEdge(cursor=str(found.id), node=found)] if found else []
         return CustomerConnection(
@@ -141,7 +220,13 @@ async def _customers(
                 end_cursor=None,
             ),
         )
-    page = await customers_page(info.context, first, after)
+    page = await customers_page(
+        info.context,
+        first,
+        after,
+        filter=_domain_filter(filter, info) if filter is not None else None,
+        order=_domain_order(order_by) if order_by is not None else None,
+    )
     edges = [
         CustomerEdge(cursor=cursor, node=Customer.of(found))
         for cursor, found in zip(page.cursors, page.customers, strict=True)
@@ -156,4 +241,42 @@ async def _customers(
             if page.next_cursor
             else (edges[-1].cursor if edges else None),
         ),
+    )
+
+
+def _domain_filter(given: CustomerFilter, info: Info) -> pages.CustomerFilter:
+    """The input as the core's filter, values checked and normalised."""
+    email = None
+    if given.email is not None:
+        email = normalise_email(given.email, info.context.settings.identity.placeholder_emails)
+        if email is None:
+            raise InvalidInput(f"{given.email!r} is not an email", path=("filter", "email"))
+    country = given.country.strip().upper() if given.country is not None else None
+    if country is not None and pycountry.countries.get(alpha_2=country) is None:
+        raise InvalidInput(
+            f"{given.country!r} is not an ISO 3166-1 alpha-2 country code",
+            ErrorCode.INVALID_COUNTRY,
+            path=("filter", "country"),
+        )
+    return pages.CustomerFilter(
+        email=email,
+        text=given.text.strip() or None if given.text is not None else None,
+        providers=_providers(given.providers),
+        without_providers=_providers(given.without_providers),
+        country=country,
+        status=given.status.strip().lower() or None if given.status is not None else None,
+        created_from=given.created_from,
+        created_to=given.created_to,
+        mrr_min=given.mrr_min,
+        mrr_max=given.mrr_max,
+    )
+
+
+def _providers(given: list[Provider] | None) -> frozenset[str] | None:
+    return None if given is None else frozenset(p.value for p in given)
+
+
+def _domain_order(given: CustomerOrder) -> pages.CustomerOrder:
+    return pages.CustomerOrder(
+        pages.OrderField(given.field.value), descending=given.direction is OrderDirection.DESC
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -157,6 +158,14 @@ class GatewayHarness:
     def set_faults(self, provider: str, faults: Faults) -> None:
         simulator_state(self.simulators[provider]).set_faults(faults)
 
+    async def synced(self) -> None:
+        """Wait (at most 30 s) until the background sync has backfilled every provider."""
+        runner = self.app.state.sync
+        assert runner is not None, "the harness runs no sync (gateway_harness(sync=True))"
+        async with asyncio.timeout(30):
+            while not runner.status().synced:  # noqa: ASYNC110 (the runner has no event to await)
+                await asyncio.sleep(0.01)
+
 
 def without_stripe_search(simulator: Starlette) -> None:
     """Make a Stripe simulator answer its search route 404, like an account (or a
@@ -181,11 +190,17 @@ async def gateway_harness(
     settings: Settings | None = None,
     *,
     breaker_reset: float = 0.05,
+    graph: bool = False,
+    sync: bool = False,
     **app_options: Any,
 ) -> AsyncIterator[GatewayHarness]:
     """``breaker_reset``: seconds an open circuit stays open; short by default so a test's
-    outage does not outlive it, long for a test that reads an open circuit. ``app_options`` go
-    to ``create_app`` (``metrics=True``, ``tracer_provider=...``)."""
+    outage does not outlive it, long for a test that reads an open circuit. ``graph``: on an
+    in-memory identity index (``sync``: with the background sync running on it; wait for it
+    with :meth:`GatewayHarness.synced`). ``app_options`` go to ``create_app``
+    (``metrics=True``, ``tracer_provider=...``, ``index=...``)."""
+    from gateway.index import open_index
+    from gateway.index.engine import MEMORY_URL
     from gateway.server import create_app
 
     simulators = build_simulators(dataset)
@@ -195,15 +210,18 @@ async def gateway_harness(
         name: tune(p, backoff_base=0.001, backoff_max=0.005, breaker_reset=breaker_reset)
         for name, p in base.providers.items()
     }
-    base = replace(base, providers=fast)
+    base = replace(base, providers=fast, sync=replace(base.sync, enabled=sync))
     transports = {name: httpx.ASGITransport(app=app) for name, app in simulators.items()}
-    app = create_app(base, transports=transports, **app_options)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-        ) as client,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        if graph and "index" not in app_options:
+            index = await open_index(MEMORY_URL, base.identity)
+            stack.push_async_callback(index.aclose)
+            app_options["index"] = index
+        app = create_app(base, transports=transports, **app_options)
+        await stack.enter_async_context(LifespanManager(app))
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+        )
         yield GatewayHarness(client=client, simulators=simulators, settings=base, app=app)
 
 

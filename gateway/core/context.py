@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.auth.scopes import OPEN, Principal
 from gateway.config import Settings
+from gateway.core.graph import IdentityGraph
 from gateway.core.loaders import Loaders
 from gateway.core.record_cache import RecordCache
 from gateway.errors import ProviderError
@@ -40,6 +41,8 @@ class RequestContext:
     principal: Principal = OPEN
     """Who the request runs as (the HTTP layer sets the admitted caller; code that builds a
     context itself is trusted and runs open)."""
+    graph: IdentityGraph | None = None
+    """The app's identity index (``None``: identity is resolved live, ids from anchors)."""
 
     @classmethod
     def create(
@@ -51,6 +54,7 @@ class RequestContext:
         idempotency: IdempotencyStore[MutationResult] | None = None,
         principal: Principal = OPEN,
         record_cache: RecordCache | None = None,
+        graph: IdentityGraph | None = None,
     ) -> RequestContext:
         """``record_cache`` is the app's (shared by its requests); without one every read
         goes to the providers."""
@@ -62,6 +66,7 @@ class RequestContext:
             response=response,
             idempotency=idempotency if idempotency is not None else IdempotencyStore(),
             principal=principal,
+            graph=graph,
         )
 
     def note_degraded(self, errors: Mapping[str, ProviderError]) -> None:

@@ -7,21 +7,25 @@ Failures leave as domain errors (:class:`~gateway.errors.InvalidInput`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from gateway.core.context import RequestContext
-from gateway.core.expansion import Key, expand, pick_customer
-from gateway.errors import ErrorCode, InvalidInput, ProviderError, ProviderFailed
+from gateway.core.expansion import Expansion, Key, expand, pick_customer
+from gateway.core.found import FoundCustomer
+from gateway.core.graph import IdentityGraph
+from gateway.core.graph_reads import from_index
+from gateway.errors import ErrorCode, InvalidInput, ProviderFailed
 from gateway.identity import (
     InvalidCustomerId,
+    MatchKey,
     MergedCustomer,
     decode_customer_id,
-    encode_customer_id,
     expansion_lookups,
     normalise_email,
     resolve,
 )
+from gateway.index import IdentityIndex, IndexedCustomer
 from gateway.inputs import MAX_EMAIL_LENGTH, MAX_ID_LENGTH, character_problem
 from gateway.model import CustomerRecord, Lookup, RecordRef
 
@@ -36,22 +40,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class FoundCustomer:
-    """One merged customer as this request found it, with the providers that failed meanwhile."""
-
-    merged: MergedCustomer
-    errors: Mapping[str, ProviderError] = field(default_factory=dict)
-    """Providers that failed while this customer was collected: their fields are unknown."""
-    truncated: bool = False
-    """An expansion bound (hops, records) stopped the search early."""
-
-    @property
-    def id(self) -> str:
-        """The public customer id (derived from the anchor record)."""
-        return encode_customer_id(self.merged.anchor)
-
-
 async def find(
     ctx: RequestContext,
     *,
@@ -60,7 +48,12 @@ async def find(
     seed: Sequence[CustomerRecord] = (),
     want: RecordRef | None = None,
     email: str | None = None,
+    indexed: Sequence[IndexedCustomer] | None = None,
 ) -> FoundCustomer | None:
+    """The customer the caller asked for: the index's answer (``indexed``, looked up by the
+    caller) once every provider is synced, else a live expansion fed into the index."""
+    if indexed and ctx.graph is not None:
+        return (await from_index(ctx, ctx.graph, indexed[:1]))[0]
     identity = ctx.settings.identity
     expansion = await expand(ctx.loaders, identity, keys=keys, refs=refs, seed=seed)
     ctx.note_degraded(expansion.errors)
@@ -71,7 +64,34 @@ async def find(
             # Nothing found and someone failed: "not found" would be a lie.
             raise ProviderFailed(next(iter(expansion.errors.values())))
         return None
-    return FoundCustomer(chosen, expansion.errors, expansion.truncated)
+    return await _settle(ctx, expansion, chosen, want)
+
+
+async def _settle(
+    ctx: RequestContext, expansion: Expansion, chosen: MergedCustomer, want: RecordRef | None
+) -> FoundCustomer | None:
+    """A live answer handed to the index, then read back from it: the customer keeps the id
+    it already has there, and members the index knows but the expansion did not reach (a
+    provider down, a custom link namespace) are fetched by id."""
+    graph = ctx.graph
+    if graph is None:
+        return FoundCustomer(chosen, expansion.errors, expansion.truncated)
+    indexed = await graph.guarded(_fed(graph, expansion, want or chosen.anchor), None)
+    if indexed is None:
+        return FoundCustomer(chosen, expansion.errors, expansion.truncated)
+    found = (await from_index(ctx, graph, [indexed]))[0]
+    if found is None:
+        return None
+    errors = {**expansion.errors, **found.errors}
+    return replace(found, errors=errors, truncated=expansion.truncated)
+
+
+async def _fed(
+    graph: IdentityGraph, expansion: Expansion, ref: RecordRef
+) -> IndexedCustomer | None:
+    """The index told what the expansion found; then the customer holding ``ref`` there."""
+    await graph.repair(list(expansion.records.values()), [])
+    return await graph.index.customer_of(ref)
 
 
 def checked_value(value: str, argument: str, limit: int = MAX_ID_LENGTH) -> str:
@@ -96,10 +116,18 @@ def require_provider(ctx: RequestContext, provider: str) -> None:
 
 
 async def customer_by_id(ctx: RequestContext, customer_id: str) -> FoundCustomer | None:
+    """By the id the index keeps (or an alias of a merged-away id). Ids are minted from the
+    customer's anchor record at the time, so an id the index does not know (issued before it,
+    or by a gateway without it) is looked up from that record."""
     try:
         anchor = decode_customer_id(customer_id)
     except InvalidCustomerId as exc:
         raise InvalidInput(f"invalid customer id: {exc}", ErrorCode.INVALID_ID) from None
+    graph = ctx.graph
+    if graph is not None and (
+        known := await graph.guarded(graph.index.customer(customer_id), None)
+    ):
+        return await find(ctx, indexed=[known])
     require_provider(ctx, anchor.provider)
     return await find(ctx, refs=[anchor], want=anchor)
 
@@ -109,7 +137,8 @@ async def customer_by_provider_id(
 ) -> FoundCustomer | None:
     require_provider(ctx, provider)
     ref = RecordRef(provider, checked_value(record_id, "id"))
-    return await find(ctx, refs=[ref], want=ref)
+    indexed = await _indexed(ctx, lambda index: _one(index.customer_of(ref)))
+    return await find(ctx, refs=[ref], want=ref, indexed=indexed)
 
 
 async def customer_by_email(ctx: RequestContext, email: str) -> FoundCustomer | None:
@@ -119,7 +148,8 @@ async def customer_by_email(ctx: RequestContext, email: str) -> FoundCustomer | 
         raise InvalidInput(
             f"{email!r} is not an email the gateway can look up (blank, placeholder or no '@')"
         )
-    return await find(ctx, keys=[(Lookup.EMAIL, normalised)], email=normalised)
+    indexed = await _indexed(ctx, lambda index: index.customers_by_email(normalised))
+    return await find(ctx, keys=[(Lookup.EMAIL, normalised)], email=normalised, indexed=indexed)
 
 
 async def customer_by_linked_id(
@@ -127,6 +157,9 @@ async def customer_by_linked_id(
 ) -> FoundCustomer | None:
     """The customer holding a record that carries the linked id itself."""
     key: Key = (by, checked_value(value, "value"))
+    indexed = await _indexed(ctx, lambda index: index.customers_by_key(MatchKey(*key)))
+    if indexed:
+        return await find(ctx, indexed=indexed)
     identity = ctx.settings.identity
     expansion = await expand(ctx.loaders, identity, keys=[key])
     ctx.note_degraded(expansion.errors)
@@ -135,5 +168,23 @@ async def customer_by_linked_id(
         raise ProviderFailed(next(iter(expansion.errors.values())))
     for customer in merged:
         if any(key in expansion_lookups(r, identity) for r in customer.records):
-            return FoundCustomer(customer, expansion.errors, expansion.truncated)
+            holder = next(r for r in customer.records if key in expansion_lookups(r, identity))
+            return await _settle(ctx, expansion, customer, holder.ref)
     return None
+
+
+async def _indexed(
+    ctx: RequestContext,
+    query: Callable[[IdentityIndex], Awaitable[Sequence[IndexedCustomer]]],
+) -> Sequence[IndexedCustomer] | None:
+    """The index's answer once every configured provider is synced (``None`` before: the
+    caller expands live). An empty answer also expands live: a record created since the
+    last sync is found, and fed in."""
+    if ctx.graph is None or not await ctx.graph.synced(ctx.adapters):
+        return None
+    return await ctx.graph.guarded(query(ctx.graph.index), None)
+
+
+async def _one(found: Awaitable[IndexedCustomer | None]) -> Sequence[IndexedCustomer]:
+    customer = await found
+    return [] if customer is None else [customer]

@@ -1,7 +1,10 @@
-"""A page of customers: the primary provider's listing, each record merged with the rest.
+"""A page of customers: from the identity index once every provider is synced, else the
+primary provider's listing, each record merged with the rest.
 
-Cursors wrap the upstream page cursor plus an offset into that page, so any edge can be resumed
-from, whatever the provider's cursor style (ids, opaque tokens, page numbers).
+From the index, the page spans every provider (a customer only in ChartMogul is listed too),
+can be filtered and ordered, and its cursors are the index's. Before that, cursors wrap the
+upstream page cursor plus an offset into that page, so any edge can be resumed from, whatever
+the provider's cursor style (ids, opaque tokens, page numbers).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from gateway.core.context import RequestContext
-from gateway.core.lookups import FoundCustomer, find, require_provider
+from gateway.core.found import FoundCustomer
+from gateway.core.graph import IdentityGraph
+from gateway.core.graph_reads import from_index
+from gateway.core.lookups import find, require_provider
 from gateway.errors import ErrorCode, InvalidInput, ProviderError, ProviderFailed
+from gateway.index import CustomerFilter, CustomerOrder, InvalidIndexCursor, PageQuery
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -63,10 +70,60 @@ def decode_cursor(cursor: str, provider: str) -> tuple[str | None, int]:
     return upstream, offset
 
 
-async def customers_page(ctx: RequestContext, first: int, after: str | None) -> CustomerPage:
-    """A page of the primary provider's customers, each merged with every other provider."""
+async def customers_page(
+    ctx: RequestContext,
+    first: int,
+    after: str | None,
+    *,
+    filter: CustomerFilter | None = None,
+    order: CustomerOrder | None = None,
+) -> CustomerPage:
+    """A page of customers (see the module docstring for where it comes from)."""
     if first < 0 or first > MAX_PAGE_SIZE:
         raise InvalidInput(f"first must be between 0 and {MAX_PAGE_SIZE}, got {first}")
+    graph = ctx.graph
+    if graph is not None and await graph.synced(ctx.adapters):
+        query = PageQuery(first, after, filter or CustomerFilter(), order or CustomerOrder())
+        return await _indexed_page(ctx, graph, query)
+    if filter is not None or order is not None:
+        pending = await graph.pending(ctx.adapters) if graph is not None else sorted(ctx.adapters)
+        raise InvalidInput(
+            "filtering and ordering customers needs the identity index, and "
+            f"{', '.join(pending)} {'is' if len(pending) == 1 else 'are'} not synced into it "
+            "yet (see /healthz)",
+            ErrorCode.NOT_SYNCED,
+        )
+    return await _primary_page(ctx, first, after)
+
+
+async def _indexed_page(
+    ctx: RequestContext, graph: IdentityGraph, query: PageQuery
+) -> CustomerPage:
+    """The index's page, every member record fetched by id in one wave."""
+    if query.first == 0:
+        return CustomerPage([], [], query.after, {})
+    try:
+        page = await graph.guarded(graph.index.page(query), None)
+    except InvalidIndexCursor as exc:
+        raise InvalidInput(str(exc), ErrorCode.INVALID_CURSOR, path=("after",)) from None
+    if page is None:
+        raise InvalidInput(
+            "the identity index is unavailable; customers cannot be listed from it now",
+            ErrorCode.NOT_SYNCED,
+        )
+    found = await from_index(ctx, graph, page.customers, strict=False)
+    customers: list[FoundCustomer] = []
+    cursors: list[str] = []
+    for customer, cursor in zip(found, page.cursors, strict=True):
+        if customer is not None:
+            customers.append(customer)
+            cursors.append(cursor)
+    next_cursor = page.end_cursor if page.has_next_page else None
+    return CustomerPage(customers, cursors, next_cursor, dict(ctx.degraded))
+
+
+async def _primary_page(ctx: RequestContext, first: int, after: str | None) -> CustomerPage:
+    """A page of the primary provider's customers, each merged with every other provider."""
     primary = ctx.settings.primary_provider
     require_provider(ctx, primary)
     adapter = ctx.adapters[primary]

@@ -7,18 +7,23 @@ back is fresh.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from gateway.core.context import RequestContext
 from gateway.core.lookups import FoundCustomer, customer_by_id
 from gateway.core.provider_writes import Written, create_in, delete_in, update_in
 from gateway.errors import ErrorCode, FieldError, GatewayError, provider_code
+from gateway.index import ChangeSource
 from gateway.model import CustomerWrite, Lookup, RecordRef
 from gateway.providers.registry import label
 from gateway.writes.fields import input_name
 from gateway.writes.outcomes import MutationResult, Outcome, Status
 from gateway.writes.plan import LINK_PROVIDER, create_order, report_order
 from gateway.writes.validation import validate_write
+
+logger = logging.getLogger("customer_gateway.identity")
 
 
 async def run_create(
@@ -49,7 +54,7 @@ async def run_create(
         written += await asyncio.gather(
             *(create_in(ctx, p, write, link_id, client_key) for p in order.then)
         )
-    _forget(ctx, written)
+    await _after_writes(ctx, written)
     created = [r for _, r in sorted(written, key=lambda w: report_order(w[0].provider)) if r]
     return MutationResult(
         outcomes=_ordered([*outcomes, *(o for o, _ in written)]),
@@ -88,7 +93,7 @@ async def run_update(
     written = list(
         await asyncio.gather(*(update_in(ctx, record, write, client_key) for record in records))
     )
-    _forget(ctx, written)
+    await _after_writes(ctx, written)
     outcomes = [o for o, _ in written] + _missing(customer, targets, set(record_ids))
     return MutationResult(outcomes=_ordered(outcomes), anchor=anchor)
 
@@ -107,7 +112,7 @@ async def run_delete(
     written = list(
         await asyncio.gather(*(delete_in(ctx, record, client_key) for record in records))
     )
-    _forget(ctx, written)
+    await _after_writes(ctx, written, deleting=True)
     held = {r.provider for r in records}
     outcomes = [o for o, _ in written] + _missing(customer, targets, held)
     gone = {(o.provider, o.record_id) for o, _ in written if o.status is Status.APPLIED}
@@ -167,6 +172,27 @@ def _missing(
             reason = f"the customer has no {label(provider)} record"
             outcomes.append(Outcome(provider, Status.SKIPPED, reason=reason))
     return outcomes
+
+
+async def _after_writes(
+    ctx: RequestContext, written: Sequence[Written], *, deleting: bool = False
+) -> None:
+    """Forget cached reads of the written providers, then tell the identity index what was
+    written (write-through), so the customer read back, here or on another replica sharing
+    the index, is already who it now is."""
+    _forget(ctx, written)
+    if ctx.graph is None:
+        return
+    records = [
+        replace(record, deleted=True) if deleting else record
+        for outcome, record in written
+        if outcome.status is Status.APPLIED and record is not None
+    ]
+    try:
+        await ctx.graph.feed(records, ChangeSource.WRITE)
+    except Exception:
+        # The providers hold the write; the index learns it on the next read or sync.
+        logger.exception("could not record a write in the identity index")
 
 
 def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:

@@ -17,7 +17,7 @@ from gateway.identity.keys import (
     record_keys,
 )
 from gateway.identity.overrides import Decisions, Override, OverrideKind, decide
-from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, resolve
+from gateway.identity.resolver import MatchEdge, MatchRule, MergedCustomer, assemble, resolve
 from gateway.identity.survivorship import (
     DEFAULT_FIELD_PRIORITY,
     FIELDS,
@@ -47,6 +47,7 @@ __all__ = [
     "Override",
     "OverrideKind",
     "Survivorship",
+    "assemble",
     "decide",
     "decode_customer_id",
     "email_key",

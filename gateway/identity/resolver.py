@@ -28,6 +28,7 @@ every merge, no more.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -48,7 +49,7 @@ from gateway.identity.survivorship import (
 from gateway.identity.times import as_utc
 from gateway.model import CustomerRecord, RecordRef
 
-__all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "resolve"]
+__all__ = ["MatchEdge", "MatchRule", "MergedCustomer", "assemble", "resolve"]
 
 
 class MatchRule(enum.StrEnum):
@@ -338,4 +339,27 @@ def _customer(
         emails=survived.emails,
         external_ids=tuple(refs),
         created_at=min(created, default=None),
+    )
+
+
+def assemble(
+    records: Iterable[CustomerRecord],
+    edges: Iterable[MatchEdge],
+    conflicts: Iterable[Conflict],
+    settings: IdentitySettings,
+) -> MergedCustomer:
+    """One customer from records already known to be one (the identity index's members, fetched
+    fresh): anchor and surviving fields as :func:`resolve` gives them, with the evidence the
+    index recorded (``conflicts``: its guardrail decisions; field conflicts are recomputed)."""
+    nodes = list(_canonical(records).values())
+    if not nodes:
+        raise ValueError("assemble() needs at least one live record")
+    given = dict.fromkeys(c for c in conflicts if c.kind is ConflictKind.GUARDRAIL)
+    merged = _customer(nodes, sorted(edges), [], settings)
+    own = [c for c in merged.conflicts if c.kind is ConflictKind.GUARDRAIL]
+    extra = tuple(c for c in given if c not in own)
+    linked_over = len(own)
+    return dataclasses.replace(
+        merged,
+        conflicts=(*merged.conflicts[:linked_over], *extra, *merged.conflicts[linked_over:]),
     )

@@ -9,18 +9,19 @@ from gateway.index.contract import (
     IndexedCustomer,
     IndexPage,
     IndexStats,
+    InvalidIndexCursor,
     OrderField,
     PageQuery,
     RecordChange,
     SyncCursor,
 )
-from gateway.index.engine import IndexUnavailable, data_dir, index_url, safe_url
-from gateway.index.factory import open_index
+from gateway.index.engine import INDEX_ERRORS, IndexUnavailable, data_dir, index_url, safe_url
+from gateway.index.factory import open_configured_index, open_index
 from gateway.index.migrate import head_revision, upgrade, upgrade_to_head
-from gateway.index.pages import InvalidCursor
 from gateway.index.store import SQLIndex
 
 __all__ = [
+    "INDEX_ERRORS",
     "Applied",
     "ChangeSource",
     "CustomerFilter",
@@ -30,7 +31,7 @@ __all__ = [
     "IndexStats",
     "IndexUnavailable",
     "IndexedCustomer",
-    "InvalidCursor",
+    "InvalidIndexCursor",
     "OrderField",
     "PageQuery",
     "RecordChange",
@@ -39,6 +40,7 @@ __all__ = [
     "data_dir",
     "head_revision",
     "index_url",
+    "open_configured_index",
     "open_index",
     "safe_url",
     "upgrade",

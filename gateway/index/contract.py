@@ -28,11 +28,16 @@ __all__ = [
     "IndexPage",
     "IndexStats",
     "IndexedCustomer",
+    "InvalidIndexCursor",
     "OrderField",
     "PageQuery",
     "RecordChange",
     "SyncCursor",
 ]
+
+
+class InvalidIndexCursor(ValueError):
+    """A page cursor the index did not issue (or issued for another filter or order)."""
 
 
 class ChangeSource(enum.StrEnum):
@@ -140,6 +145,8 @@ class IndexPage:
     customers: Sequence[IndexedCustomer]
     end_cursor: str | None
     has_next_page: bool
+    cursors: Sequence[str] = ()
+    """One cursor per customer (resume right after it), for Relay edges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +195,9 @@ class IdentityIndex(Protocol):
         """The stored snapshots (what the index last saw of each record)."""
         ...
 
-    async def page(self, query: PageQuery) -> IndexPage: ...
+    async def page(self, query: PageQuery) -> IndexPage:
+        """Raises :class:`InvalidIndexCursor` for a cursor it cannot resume from."""
+        ...
 
     async def add_override(self, override: Override) -> Applied:
         """Store an operator's decision and recompute the records it names."""

@@ -15,19 +15,22 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from gateway.config import Settings
 
 __all__ = [
+    "INDEX_ERRORS",
     "INDEX_FILE",
+    "MEMORY_URL",
     "IndexUnavailable",
     "data_dir",
     "index_url",
     "make_engine",
     "parse_url",
+    "running_index_url",
     "safe_url",
     "scrub",
 ]
@@ -41,6 +44,11 @@ class IndexUnavailable(RuntimeError):
     """The index could not be opened or migrated; the message names it without its password."""
 
 
+INDEX_ERRORS: Final[tuple[type[Exception], ...]] = (SQLAlchemyError, IndexUnavailable, OSError)
+"""What a failing index raises (database down, file locked, disk full): reads catch these and
+answer live instead."""
+
+
 def data_dir(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
     """``data_dir`` when set, else ``$XDG_DATA_HOME/customer-gateway``, else
     ``~/.local/share/customer-gateway``."""
@@ -51,11 +59,24 @@ def data_dir(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "customer-gateway"
 
 
+MEMORY_URL: Final = "sqlite+aiosqlite:///:memory:"
+
+
 def index_url(settings: Settings, env: Mapping[str, str] | None = None) -> str:
     """``index_url`` when set, else the SQLite file ``index.sqlite3`` under :func:`data_dir`."""
     if settings.index_url:
         return settings.index_url
     return f"sqlite+aiosqlite:///{data_dir(settings, env) / INDEX_FILE}"
+
+
+def running_index_url(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """The index a running gateway (or sync) uses: :func:`index_url`, except on the sandbox
+    with none configured, an in-memory one. The sandbox's data is generated afresh each run, so
+    an index kept from an earlier run would describe customers that no longer exist (and the
+    sandbox must not fill the index a live configuration uses)."""
+    if settings.sandbox and not settings.index_url:
+        return MEMORY_URL
+    return index_url(settings, env)
 
 
 def parse_url(url: str | URL) -> URL:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import URL
 
-from gateway.config import IdentitySettings
+from gateway.config import IdentitySettings, Settings
 from gateway.index.components import DEFAULT_LIMIT
-from gateway.index.engine import make_engine
+from gateway.index.engine import make_engine, running_index_url
 from gateway.index.migrate import upgrade
 from gateway.index.store import SQLIndex
 
-__all__ = ["open_index"]
+__all__ = ["open_configured_index", "open_index"]
 
 
 async def open_index(
@@ -33,3 +33,8 @@ async def open_index(
         await engine.dispose()
         raise
     return SQLIndex(engine, settings, max_component=max_component, clock=clock)
+
+
+async def open_configured_index(settings: Settings) -> SQLIndex:
+    """The index a running gateway or sync uses (:func:`running_index_url`)."""
+    return await open_index(running_index_url(settings), settings.identity)

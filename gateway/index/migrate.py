@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +23,8 @@ from gateway.index.engine import IndexUnavailable, make_engine, safe_url, scrub
 __all__ = ["MIGRATIONS", "alembic_config", "head_revision", "upgrade", "upgrade_to_head"]
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK: Final = 0x6367775F6D696772
+"""PostgreSQL advisory lock key held while migrating ("cgw_migr")."""
 
 
 def alembic_config(url: str | URL | None = None) -> Config:
@@ -53,6 +56,12 @@ async def upgrade(engine: AsyncEngine) -> str:
     """Migrate the engine's database to head; the revision it is at afterwards."""
     try:
         async with engine.begin() as connection:
+            # One migration at a time, whoever starts it (replicas starting together, the
+            # workers of one serve): the others wait, then find the schema at head.
+            if engine.dialect.name == "postgresql":
+                await connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+            else:
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
             revision = await connection.run_sync(_upgrade)
     except Exception as exc:
         message = scrub(f"{type(exc).__name__}: {exc}", engine.url)

@@ -17,10 +17,16 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from gateway.index.contract import CustomerFilter, CustomerOrder, OrderField, PageQuery
+from gateway.index.contract import (
+    CustomerFilter,
+    CustomerOrder,
+    InvalidIndexCursor,
+    OrderField,
+    PageQuery,
+)
 from gateway.index.tables import UTCDateTime, customers, records
 
-__all__ = ["InvalidCursor", "Key", "decode_cursor", "encode_cursor", "page_select"]
+__all__ = ["Key", "decode_cursor", "encode_cursor", "page_select"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS: Final[dict[OrderField, Any]] = {
@@ -31,10 +37,6 @@ _COLUMNS: Final[dict[OrderField, Any]] = {
 
 Key = tuple[int, Any, str]
 """(missing, value, customer id) of a row in the page's order."""
-
-
-class InvalidCursor(ValueError):
-    """An ``after`` cursor this order did not issue."""
 
 
 def _value(order: CustomerOrder) -> tuple[Any, Any]:
@@ -55,19 +57,19 @@ def decode_cursor(order: CustomerOrder, cursor: str) -> Key:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         field, descending, missing, value, customer_id = json.loads(text)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidCursor("not a cursor of this list") from exc
+        raise InvalidIndexCursor("not a cursor of this list") from exc
     if field != order.field.value or descending != order.descending:
-        raise InvalidCursor("the cursor belongs to another order")
+        raise InvalidIndexCursor("the cursor belongs to another order")
     if not isinstance(missing, int) or not isinstance(customer_id, str):
-        raise InvalidCursor("not a cursor of this list")
+        raise InvalidIndexCursor("not a cursor of this list")
     expected = {OrderField.CREATED: str, OrderField.NAME: str, OrderField.MRR: int}[order.field]
     if not isinstance(value, expected) or isinstance(value, bool):
-        raise InvalidCursor("not a cursor of this list")
+        raise InvalidIndexCursor("not a cursor of this list")
     if order.field is OrderField.CREATED:
         try:
             value = datetime.fromisoformat(str(value))
         except ValueError as exc:
-            raise InvalidCursor("not a cursor of this list") from exc
+            raise InvalidIndexCursor("not a cursor of this list") from exc
     return (missing, value, customer_id)
 
 

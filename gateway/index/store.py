@@ -121,6 +121,11 @@ class SQLIndex:
         async with self._lock, self._engine.begin() as conn:
             if self._postgres:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+            else:
+                # Take the file's write lock up front: a transaction that starts reading and
+                # then writes fails at once (SQLITE_BUSY, no busy_timeout wait) when another
+                # process wrote meanwhile, e.g. the workers of `serve --workers`.
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     @asynccontextmanager
@@ -331,15 +336,16 @@ class SQLIndex:
             rows = (await conn.execute(page_select(query, email))).all()
             shown = rows[: query.first]
             found = await load_customers(conn, [row.id for row in shown])
-        end = (
-            encode_cursor(query.order, (shown[-1].missing, shown[-1].value, shown[-1].id))
-            if shown
-            else None
-        )
+        listed = [row for row in shown if row.id in found]
+        cursors = [encode_cursor(query.order, (r.missing, r.value, r.id)) for r in listed]
+        last = shown[-1] if shown else None
         return IndexPage(
-            customers=[found[row.id] for row in shown if row.id in found],
-            end_cursor=end,
+            customers=[found[row.id] for row in listed],
+            end_cursor=encode_cursor(query.order, (last.missing, last.value, last.id))
+            if last is not None
+            else None,
             has_next_page=len(rows) > query.first,
+            cursors=cursors,
         )
 
     async def overrides(self, refs: Sequence[RecordRef] | None = None) -> Sequence[Override]:

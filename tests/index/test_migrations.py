@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from gateway.index import (
 from gateway.index.engine import make_engine, safe_url
 from gateway.index.tables import METADATA
 from tests.identity.test_resolver import stripe
+from tests.index.conftest import reset_postgres
 from tests.servers import PostgresServer
 
 SETTINGS = IdentitySettings()
@@ -50,6 +52,23 @@ async def test_migrations_create_the_declared_schema_and_are_idempotent(index_ur
         return  # a new in-memory database per engine: nothing to inspect
     assert set(METADATA.tables) <= tables
     assert differences == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite-file", "postgresql"])
+async def test_replicas_starting_together_migrate_once_and_all_open(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Several gateways opening one new index at once (replicas, the workers of one serve)."""
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        await reset_postgres(server.url)
+        url: str = server.url
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'index.sqlite3'}"
+
+    revisions = await asyncio.gather(*(upgrade_to_head(url) for _ in range(4)))
+
+    assert revisions == [head_revision()] * 4
 
 
 async def test_an_index_file_keeps_its_customers_across_opens(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from gateway.index import (
     ChangeSource,
     CustomerFilter,
     CustomerOrder,
-    InvalidCursor,
+    InvalidIndexCursor,
     OrderField,
     PageQuery,
     RecordChange,
@@ -165,9 +165,9 @@ async def test_the_last_page_says_so_and_an_empty_index_has_no_cursor(index: SQL
 async def test_a_cursor_of_another_order_or_garbage_is_refused(filled: SQLIndex) -> None:
     page = await filled.page(PageQuery(first=1, order=CustomerOrder(OrderField.NAME)))
     assert page.end_cursor is not None
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(InvalidIndexCursor):
         await filled.page(PageQuery(first=1, after=page.end_cursor, order=CustomerOrder()))
-    with pytest.raises(InvalidCursor):
+    with pytest.raises(InvalidIndexCursor):
         await filled.page(PageQuery(first=1, after="not a cursor"))
 
 

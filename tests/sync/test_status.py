@@ -15,7 +15,7 @@ from tests.sync.helpers import T0, RecordingIndex, TickingClock
 
 async def test_healthz_reports_the_background_sync(small_dataset: Dataset) -> None:
     index = RecordingIndex()
-    async with gateway_harness(small_dataset, index=index) as gateway:
+    async with gateway_harness(small_dataset, index=index, sync=True) as gateway:
         runner = gateway.app.state.sync
         await eventually(lambda: runner.status().synced)
 
