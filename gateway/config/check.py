@@ -16,7 +16,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from gateway.config import auth_schema, schema
-from gateway.config.casts import Setting
+from gateway.config.casts import Setting, masked_url
 from gateway.config.providers import tune
 from gateway.config.settings import AuthSettings, IdentitySettings, ProviderSettings, Settings
 from gateway.errors import ErrorKind, ProviderError
@@ -109,7 +109,12 @@ def _lines(
         if setting in skip:
             continue
         value: Any = reduce(getattr, setting.attr.split("."), target)
-        shown = mask(value) if setting is schema.API_KEY else _show(value)
+        if setting is schema.API_KEY:
+            shown = mask(value)
+        elif setting is schema.REDIS_URL:
+            shown = masked_url(value)
+        else:
+            shown = _show(value)
         out.append(f"{prefix}{setting.key} = {shown}")
     return out
 

@@ -49,7 +49,7 @@ async def run_create(
         written += await asyncio.gather(
             *(create_in(ctx, p, write, link_id, client_key) for p in order.then)
         )
-    _forget(ctx, written)
+    await _forget(ctx, written)
     created = [r for _, r in sorted(written, key=lambda w: report_order(w[0].provider)) if r]
     return MutationResult(
         outcomes=_ordered([*outcomes, *(o for o, _ in written)]),
@@ -88,7 +88,7 @@ async def run_update(
     written = list(
         await asyncio.gather(*(update_in(ctx, record, write, client_key) for record in records))
     )
-    _forget(ctx, written)
+    await _forget(ctx, written)
     outcomes = [o for o, _ in written] + _missing(customer, targets, set(record_ids))
     return MutationResult(outcomes=_ordered(outcomes), anchor=anchor)
 
@@ -107,7 +107,7 @@ async def run_delete(
     written = list(
         await asyncio.gather(*(delete_in(ctx, record, client_key) for record in records))
     )
-    _forget(ctx, written)
+    await _forget(ctx, written)
     held = {r.provider for r in records}
     outcomes = [o for o, _ in written] + _missing(customer, targets, held)
     gone = {(o.provider, o.record_id) for o, _ in written if o.status is Status.APPLIED}
@@ -169,16 +169,17 @@ def _missing(
     return outcomes
 
 
-def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:
+async def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:
     """Clear the request's cached lookups for every provider a write was attempted in (a failed
     one may still have happened upstream), so the customer read back is fresh."""
     attempted = {o.provider for o, _ in written if o.status is not Status.SKIPPED}
     ctx.loaders.clear_providers(attempted)
     if (cache := ctx.loaders.cache) is not None:
         # The app's record cache too, every entry of each provider, for the reasons
-        # Loaders.clear gives: a write can change answers that never held the record.
+        # Loaders.clear gives: a write can change answers that never held the record. With
+        # Redis, every replica's (before the mutation answers, so no later read sees them).
         for provider in attempted:
-            cache.invalidate(provider)
+            await cache.invalidate_everywhere(provider)
 
 
 def _ordered(outcomes: Sequence[Outcome]) -> tuple[Outcome, ...]:
