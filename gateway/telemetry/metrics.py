@@ -166,7 +166,8 @@ class GatewayMetrics:
             f"{PREFIX}_record_cache_lookups",
             "Keys looked up through the record cache, by provider and result: hit (fresh "
             "entry), miss (fetched upstream), coalesced (waited for another request's fetch), "
-            "stale (an expired entry served while the provider failed).",
+            "stale (an expired entry served while the provider failed), shared (a miss the Redis "
+            "second level answered).",
             ["provider", "result"],
             registry=r,
         )
