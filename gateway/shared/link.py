@@ -115,10 +115,11 @@ class RedisLink:
 
     def failed(self, operation: str, exc: BaseException) -> None:
         """Record a failure: down for :data:`RETRY_AFTER` seconds."""
+        first = self.up or self.last_error is None  # once per outage, not once per retry
         self.last_error = f"{type(exc).__name__}: {exc}".replace(self._raw_url, self.url)
         if self.metrics is not None:
             self.metrics.redis_error(operation)
-        if self.up or self.clock() >= self._retry_at:
+        if first:
             logger.warning(
                 "Redis at %s unavailable (%s); using in-process fallbacks",
                 self.url,
