@@ -77,6 +77,11 @@ class ErrorCode(enum.StrEnum):
     METADATA_VALUE_TOO_LONG = "METADATA_VALUE_TOO_LONG"
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
+    """Another replica is still running the mutation sent with this key; resend it later."""
+    IDEMPOTENCY_UNAVAILABLE = "IDEMPOTENCY_UNAVAILABLE"
+    """The shared store of idempotency keys (Redis) is down: a keyed mutation is refused
+    rather than risk writing twice; nothing was written."""
     # providers
     PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
     PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"

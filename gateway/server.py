@@ -52,6 +52,7 @@ from gateway.providers.registry import build_adapters
 from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
+from gateway.shared import SharedState
 from gateway.sync import SyncRunner
 from gateway.sync.status import Listener, ProviderSyncStatus, SyncState
 from gateway.telemetry.app import Telemetry
@@ -273,6 +274,8 @@ def create_app(
         if tracer_provider is not None
         else Telemetry.from_env()
     )
+    # State shared with the other replicas on Redis (gateway/shared), when configured.
+    shared = SharedState(settings, telemetry.metrics) if settings.redis_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -282,6 +285,9 @@ def create_app(
             if owned
             else dict(adapters or {})
         )
+        if shared is not None:
+            shared.attach(app.state.adapters, app.state.record_cache)
+            await shared.start()
         opened = await _open_index(settings) if open_index and index is None else None
         graph_index = index if index is not None else opened
         app.state.graph = (
@@ -303,6 +309,8 @@ def create_app(
                 await runner.aclose()
             if opened is not None:
                 await opened.aclose()
+            if shared is not None:
+                await shared.aclose()
             if owned:
                 for adapter in app.state.adapters.values():
                     await adapter.aclose()
@@ -340,9 +348,16 @@ def create_app(
 
     async def ready(request: Request) -> Response:
         """Readiness: 200 while at least one provider is usable (circuit not open, key not
-        rejected), else 503 with the same body, so a load balancer routes elsewhere."""
+        rejected), else 503 with the same body, so a load balancer routes elsewhere. With
+        Redis configured, ``redis`` says whether it is up; down, the gateway still serves (on
+        in-process fallbacks), so it stays ready."""
         ok, providers = readiness(request.app.state.adapters)
-        body = {"status": "ready" if ok else "not_ready", "sandbox": settings.sandbox}
+        body: dict[str, Any] = {
+            "status": "ready" if ok else "not_ready",
+            "sandbox": settings.sandbox,
+        }
+        if shared is not None:
+            body["redis"] = await shared.readiness()
         return JSONResponse({**body, "providers": providers}, status_code=200 if ok else 503)
 
     async def root(request: Request) -> Response:
@@ -388,11 +403,18 @@ def create_app(
     app.state.settings = settings
     app.state.telemetry = telemetry
     app.state.access = access
-    # Mutation idempotency keys are remembered for the life of the process (docs/writes.md).
-    app.state.idempotency = IdempotencyStore[MutationResult]()
-    # Lookup answers shared by the app's requests (gateway/core/record_cache.py); each
-    # provider's cache_ttl turns it on (0, the default, sends every read upstream).
-    app.state.record_cache = RecordCache.from_settings(settings, telemetry.metrics)
+    app.state.shared = shared
+    # Mutation idempotency keys: in Redis with the other replicas, else for the life of the
+    # process (docs/writes.md).
+    app.state.idempotency = (
+        shared.idempotency if shared is not None else IdempotencyStore[MutationResult]()
+    )
+    # Lookup answers shared by the app's requests (gateway/core/record_cache.py), in front of
+    # Redis's when configured; each provider's cache_ttl turns it on (0, the default, sends
+    # every read upstream).
+    app.state.record_cache = RecordCache.from_settings(
+        settings, telemetry.metrics, shared.cache if shared is not None else None
+    )
     app.state.webhook_secrets = configured_secrets(settings)
     app.state.change_sink = change_sink
     return app

@@ -21,9 +21,11 @@ __all__ = [
     "Setting",
     "boolean",
     "integer",
+    "masked_url",
     "nonblank",
     "number",
     "origin",
+    "redis_url",
     "text",
     "text_list",
     "text_lists",
@@ -72,6 +74,28 @@ def url(raw: object, from_env: bool) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise Invalid("an http(s) URL such as https://api.example.com")
+    return value
+
+
+def masked_url(value: str) -> str:
+    """``value`` with any password replaced by ``***``: what logs, errors and reprs may show."""
+    parts = urlsplit(value)
+    if parts.password is None:
+        return value
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def redis_url(raw: object, from_env: bool) -> str:
+    """A ``redis://``, ``rediss://`` or ``unix://`` URL, or blank for none. The refusal never
+    repeats the value: it may hold a password."""
+    value = text(raw, from_env).strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise Invalid("a redis://, rediss:// or unix:// URL, or empty for none", "", "(hidden)")
     return value
 
 

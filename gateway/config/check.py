@@ -16,7 +16,7 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from gateway.config import auth_schema, schema
-from gateway.config.casts import Setting
+from gateway.config.casts import Setting, masked_url
 from gateway.config.providers import tune
 from gateway.config.settings import AuthSettings, IdentitySettings, ProviderSettings, Settings
 from gateway.errors import ErrorKind, ProviderError
@@ -115,6 +115,8 @@ def _lines(
             from gateway.index.engine import safe_url
 
             shown = safe_url(value)
+        elif setting is schema.REDIS_URL:
+            shown = masked_url(value)
         else:
             shown = _show(value)
         out.append(f"{prefix}{setting.key} = {shown}")

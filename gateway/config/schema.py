@@ -20,6 +20,7 @@ from gateway.config.casts import (
     nonblank,
     number,
     origin,
+    redis_url,
     text,
     text_list,
     text_lists,
@@ -427,6 +428,16 @@ RECORD_CACHE_SIZE: Final = Setting(
     env="CUSTOMER_GATEWAY_RECORD_CACHE_SIZE",
     at_least=1,
 )
+REDIS_URL: Final = Setting(
+    "redis_url",
+    "redis_url",
+    redis_url,
+    "",
+    "Redis shared by the replicas (record cache, idempotency keys, provider rate limits and "
+    "circuits, cache invalidations), e.g. `redis://:password@redis:6379/0`; empty = each "
+    "process on its own; its password is never logged",
+    env="CUSTOMER_GATEWAY_REDIS_URL",
+)
 TRUSTED_DOCUMENTS: Final = Setting(
     "trusted_documents",
     "trusted_documents",
@@ -535,6 +546,7 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     METRICS_ADDRESS,
     APQ_CACHE_SIZE,
     RECORD_CACHE_SIZE,
+    REDIS_URL,
     TRUSTED_DOCUMENTS,
     TRUSTED_DOCUMENTS_ONLY,
     REQUEST_DEADLINE,

@@ -207,6 +207,9 @@ class Settings:
     """Queries remembered for Automatic Persisted Queries, per process; 0 = APQ off."""
     record_cache_size: int = s.RECORD_CACHE_SIZE.default
     """Lookup answers the record cache holds (LRU), per process."""
+    redis_url: str = field(default=s.REDIS_URL.default, repr=False)
+    """The Redis the replicas share state on (gateway/shared); empty = in-process only. May hold
+    a password: shown only through :func:`~gateway.config.casts.masked_url`."""
     trusted_documents: str = s.TRUSTED_DOCUMENTS.default
     """Path of the persisted-documents manifest (gateway/documents); empty = none."""
     trusted_documents_only: bool = s.TRUSTED_DOCUMENTS_ONLY.default

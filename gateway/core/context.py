@@ -17,7 +17,7 @@ from gateway.core.loaders import Loaders
 from gateway.core.record_cache import RecordCache
 from gateway.errors import ProviderError
 from gateway.providers.contract import ProviderAdapter
-from gateway.writes.idempotency import IdempotencyStore
+from gateway.writes.idempotency import IdempotencyStore, ReplayStore
 from gateway.writes.outcomes import MutationResult
 
 
@@ -33,9 +33,9 @@ class RequestContext:
     response: Any = None
     query_cost: int | None = None
     """The operation's estimated upstream calls (set by the GraphQL layer before it runs)."""
-    idempotency: IdempotencyStore[MutationResult] = field(default_factory=IdempotencyStore)
-    """The process's replay store for mutation idempotency keys (one per app; a context built
-    without one gets its own, which replays nothing across requests)."""
+    idempotency: ReplayStore[MutationResult] = field(default_factory=IdempotencyStore)
+    """The app's replay store for mutation idempotency keys (per process, or shared on Redis;
+    a context built without one gets its own, which replays nothing across requests)."""
     operation_name: str | None = None
     """The executed operation's name once the document is parsed, for the access log."""
     principal: Principal = OPEN
@@ -51,7 +51,7 @@ class RequestContext:
         adapters: Mapping[str, ProviderAdapter],
         request: Any = None,
         response: Any = None,
-        idempotency: IdempotencyStore[MutationResult] | None = None,
+        idempotency: ReplayStore[MutationResult] | None = None,
         principal: Principal = OPEN,
         record_cache: RecordCache | None = None,
         graph: IdentityGraph | None = None,

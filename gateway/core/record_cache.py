@@ -18,7 +18,11 @@ per (provider, lookup kind, normalised key) and hold the lookup's answer, record
   same method.
 - **Fresh reads**: ``fresh=True`` skips reading (and joining flights) but stores the answer.
 
-Per process: each replica has its own cache until the Redis second level lands.
+With Redis configured (:mod:`gateway.shared.cache`) this cache is the first level, a small LRU
+in front of a **second level** every replica shares: a flight reads Redis before calling the
+provider and stores what it fetched there; :meth:`RecordCache.invalidate_everywhere` (after the
+gateway's own writes) drops the entries in every replica. Coalescing stays per process: two
+replicas missing one key at once make two calls. Without Redis the cache is per process.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gateway.config import CachePolicy, Settings
 from gateway.errors import ProviderError
@@ -37,13 +42,33 @@ from gateway.providers.notices import notice
 from gateway.providers.upstream.redact import without_paths
 from gateway.telemetry.metrics import GatewayMetrics
 
-__all__ = ["Answer", "RecordCache"]
+__all__ = ["Answer", "RecordCache", "SecondLevel"]
 
 Answer = tuple[CustomerRecord, ...] | ProviderError
 """One key's outcome: the records found (maybe none), or the failure."""
 
 _Key = tuple[str, Lookup, str]
 """(provider, lookup kind, normalised key)."""
+
+
+class SecondLevel(Protocol):
+    """The shared level behind the in-process one (:class:`gateway.shared.cache.SharedCache`).
+    Its methods never raise for an unavailable store: they find nothing and store nothing."""
+
+    async def get(
+        self, provider: str, by: Lookup, keys: Sequence[str]
+    ) -> tuple[str | None, dict[str, tuple[tuple[CustomerRecord, ...], float]]]: ...
+
+    async def put(
+        self,
+        provider: str,
+        by: Lookup,
+        generation: str | None,
+        answers: Mapping[str, tuple[CustomerRecord, ...]],
+        keep: float,
+    ) -> None: ...
+
+    async def invalidate(self, provider: str, record_ids: Collection[str] | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +93,10 @@ class RecordCache:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         metrics: GatewayMetrics | None = None,
+        second: SecondLevel | None = None,
     ) -> None:
         self.policies = dict(policies)
+        self.second = second
         self.max_entries = max_entries
         self.clock = clock
         self.metrics = metrics
@@ -79,10 +106,13 @@ class RecordCache:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, metrics: GatewayMetrics | None = None
+        cls,
+        settings: Settings,
+        metrics: GatewayMetrics | None = None,
+        second: SecondLevel | None = None,
     ) -> RecordCache:
         policies = {name: p.cache for name, p in settings.providers.items()}
-        return cls(policies, max_entries=settings.record_cache_size, metrics=metrics)
+        return cls(policies, max_entries=settings.record_cache_size, metrics=metrics, second=second)
 
     def enabled(self, provider: str) -> bool:
         policy = self.policies.get(provider)
@@ -90,6 +120,10 @@ class RecordCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def held(self, provider: str) -> int:
+        """Entries held for ``provider`` (fresh or not)."""
+        return sum(1 for full in self._entries if full[0] == provider)
 
     async def lookup(
         self,
@@ -142,6 +176,20 @@ class RecordCache:
             answers.update(self._stale(provider, by, policy, failed))
         return [answers[key] if key in answers else failed[key] for key in keys]
 
+    async def invalidate_everywhere(
+        self, provider: str, record_ids: Collection[str] | None = None
+    ) -> int:
+        """:meth:`invalidate` here and, through the second level, in every replica."""
+        dropped = self.invalidate(provider, record_ids)
+        if self.second is not None:
+            await self.second.invalidate(provider, record_ids)
+        return dropped
+
+    def clear(self) -> None:
+        """Forget everything (the invalidations of a Redis outage were missed)."""
+        for provider in {full[0] for full in (*self._entries, *self._flights)}:
+            self.invalidate(provider)
+
     def invalidate(self, provider: str, record_ids: Collection[str] | None = None) -> int:
         """Drop ``provider``'s entries that a change may have made wrong; returns how many.
 
@@ -179,16 +227,27 @@ class RecordCache:
 
         async def fetch() -> dict[str, tuple[CustomerRecord, ...]]:
             try:
-                found = await adapter.lookup(by, [value for value, _ in missing])
+                shared, found = await self._from_second(provider, by, missing, register)
+                if self._generation.get(provider, 0) != generation:
+                    found = {}  # invalidated meanwhile: what Redis held is no answer now
+                answers = self._shared_answers(provider, by, found)
+                rest = [(value, key) for value, key in missing if key not in answers]
+                if rest:
+                    lists = await adapter.lookup(by, [value for value, _ in rest])
+                    pairs = zip(rest, lists, strict=True)
+                    fetched = {key: tuple(records) for (_, key), records in pairs}
+                    answers.update(fetched)
+                    if self.second is not None:
+                        policy = self.policies.get(provider, CachePolicy())
+                        keep = policy.ttl + policy.stale_ttl
+                        await self.second.put(provider, by, shared, fetched, keep)
+                    if self._generation.get(provider, 0) == generation:
+                        self._store(provider, by, fetched)
             finally:
                 for _, key in missing:
                     full = (provider, by, key)
                     if self._flights.get(full) is flight:
                         del self._flights[full]
-            pairs = zip(missing, found, strict=True)
-            answers = {key: tuple(records) for (_, key), records in pairs}
-            if self._generation.get(provider, 0) == generation:
-                self._store(provider, by, answers)
             return answers
 
         flight = _Flight(asyncio.ensure_future(fetch()), generation)
@@ -198,13 +257,45 @@ class RecordCache:
                 self._flights[(provider, by, key)] = flight
         return flight
 
+    async def _from_second(
+        self, provider: str, by: Lookup, missing: Sequence[tuple[str, str]], read: bool
+    ) -> tuple[str | None, dict[str, tuple[tuple[CustomerRecord, ...], float]]]:
+        """The second level's generation and what it holds for ``missing``, with ages
+        (nothing for a fresh read, which only needs the generation to store under)."""
+        if self.second is None:
+            return None, {}
+        return await self.second.get(provider, by, [key for _, key in missing] if read else [])
+
+    def _shared_answers(
+        self,
+        provider: str,
+        by: Lookup,
+        found: Mapping[str, tuple[tuple[CustomerRecord, ...], float]],
+    ) -> dict[str, tuple[CustomerRecord, ...]]:
+        """Keep what the second level held here with its real age (an expired answer can still
+        serve stale-if-error if the provider call fails); return the answers still fresh."""
+        ttl = self.policies.get(provider, CachePolicy()).ttl
+        self._store(
+            provider,
+            by,
+            {key: records for key, (records, _) in found.items()},
+            ages={key: age for key, (_, age) in found.items()},
+        )
+        fresh = {key: records for key, (records, age) in found.items() if age < ttl}
+        self._count(provider, "shared", len(fresh))
+        return fresh
+
     def _store(
-        self, provider: str, by: Lookup, answers: Mapping[str, tuple[CustomerRecord, ...]]
+        self,
+        provider: str,
+        by: Lookup,
+        answers: Mapping[str, tuple[CustomerRecord, ...]],
+        ages: Mapping[str, float] | None = None,
     ) -> None:
         now = self.clock()
         for key, records in answers.items():
             full = (provider, by, key)
-            self._entries[full] = _Entry(records, now)
+            self._entries[full] = _Entry(records, now - (ages or {}).get(key, 0.0))
             self._entries.move_to_end(full)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

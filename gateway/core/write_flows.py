@@ -180,7 +180,7 @@ async def _after_writes(
     """Forget cached reads of the written providers, then tell the identity index what was
     written (write-through), so the customer read back, here or on another replica sharing
     the index, is already who it now is."""
-    _forget(ctx, written)
+    await _forget(ctx, written)
     if ctx.graph is None:
         return
     records = [
@@ -195,16 +195,17 @@ async def _after_writes(
         logger.exception("could not record a write in the identity index")
 
 
-def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:
+async def _forget(ctx: RequestContext, written: Sequence[Written]) -> None:
     """Clear the request's cached lookups for every provider a write was attempted in (a failed
     one may still have happened upstream), so the customer read back is fresh."""
     attempted = {o.provider for o, _ in written if o.status is not Status.SKIPPED}
     ctx.loaders.clear_providers(attempted)
     if (cache := ctx.loaders.cache) is not None:
         # The app's record cache too, every entry of each provider, for the reasons
-        # Loaders.clear gives: a write can change answers that never held the record.
+        # Loaders.clear gives: a write can change answers that never held the record. With
+        # Redis, every replica's (before the mutation answers, so no later read sees them).
         for provider in attempted:
-            cache.invalidate(provider)
+            await cache.invalidate_everywhere(provider)
 
 
 def _ordered(outcomes: Sequence[Outcome]) -> tuple[Outcome, ...]:

@@ -111,7 +111,11 @@ def provider_readiness(adapter: object) -> dict[str, Any]:
     if health is not None:
         entry.update(health.snapshot())
     open_circuit = breaker is not None and breaker.state is BreakerState.OPEN
-    entry["usable"] = not open_circuit and entry["key_rejected"] is not True
+    shared = getattr(getattr(adapter, "http", None), "shared", None)
+    elsewhere = shared.refusal() if shared is not None else None
+    if shared is not None:  # with Redis: another replica's opening or cool-down
+        entry["open_elsewhere_seconds"] = round(elsewhere[0], 1) if elsewhere else 0.0
+    entry["usable"] = not open_circuit and not elsewhere and entry["key_rejected"] is not True
     return entry
 
 

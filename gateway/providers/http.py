@@ -28,7 +28,14 @@ from httpx_aiohttp import AiohttpTransport
 from gateway.config import ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.health import ProviderHealth
-from gateway.providers.resilience import BreakerState, CircuitBreaker, Permit, RateLimiter
+from gateway.providers.resilience import (
+    BreakerState,
+    CircuitBreaker,
+    Limiter,
+    Permit,
+    RateLimiter,
+    SharedCircuit,
+)
 from gateway.providers.upstream.classify import (
     TransportFailure,
     classify_transport_error,
@@ -135,7 +142,11 @@ class ProviderHTTP:
         """Seconds an attempt may take from sending to the last byte of the answer: httpx's
         read timeout bounds each read, so a body that trickles in would otherwise run on."""
         self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
-        self.rate_limiter = RateLimiter(settings.rate_limit.rate, settings.rate_limit.burst)
+        self.rate_limiter: Limiter = RateLimiter(
+            settings.rate_limit.rate, settings.rate_limit.burst
+        )
+        self.shared: SharedCircuit | None = None
+        """Openings and cool-downs shared with other replicas (:meth:`share`); none alone."""
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
         self.health = ProviderHealth()
         self.telemetry = telemetry
@@ -146,6 +157,12 @@ class ProviderHTTP:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def share(self, limiter: Limiter, circuit: SharedCircuit) -> None:
+        """Take the rate limit and circuit announcements the replicas share (gateway/shared):
+        one budget for all of them, and a provider one finds down is failed fast by all."""
+        self.rate_limiter = limiter
+        self.shared = circuit
 
     def _scrub(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -220,7 +237,7 @@ class ProviderHTTP:
                     f"{upstream.method} {upstream.path} not sent: its request has ended",
                 )
             deadline = min(deadline, scope.deadline)
-        if (refused := self._cooling_down()) is not None:
+        if (refused := self._cooling_down() or self._open_elsewhere()) is not None:
             raise refused
         permit = self.breaker.acquire()
         if permit is None:
@@ -229,10 +246,13 @@ class ProviderHTTP:
         try:
             with tracked or contextlib.nullcontext():
                 outcome, judged = await self._attempts(permit, upstream, deadline)
+            before = self.breaker.state
             self._report(permit, judged)
         finally:
             # No-op after a verdict; frees the slot after a cancellation or a call with none.
             self.breaker.release_probe(permit)
+        if self.shared is not None:
+            await self._announce(before, outcome)
         if isinstance(outcome, ProviderError):
             raise outcome
         return outcome
@@ -308,6 +328,36 @@ class ProviderHTTP:
             code="cooling_down",
             retry_after=wait,
         )
+
+    def _open_elsewhere(self) -> ProviderError | None:
+        """The fail-fast error while another replica's announced opening or cool-down runs."""
+        found = self.shared.refusal() if self.shared is not None else None
+        if found is None:
+            return None
+        wait, kind = found
+        limited = kind == ErrorKind.RATE_LIMITED.value
+        return self._error(
+            ErrorKind.RATE_LIMITED if limited else ErrorKind.UNAVAILABLE,
+            f"{'rate limited' if limited else 'circuit open'} on another gateway instance: "
+            f"not sent, next try in {wait:.1f}s",
+            code="cooling_down" if limited else "circuit_open",
+            retry_after=wait if limited else None,
+        )
+
+    async def _announce(self, before: BreakerState, outcome: Any) -> None:
+        """Tell the other replicas what this call taught: the circuit opened, a 429's
+        cool-down started, or an open circuit closed again."""
+        assert self.shared is not None
+        after = self.breaker.state
+        cooldown = self.health.cooldown()
+        if after is BreakerState.OPEN and before is not BreakerState.OPEN:
+            last = self.health.last_error
+            kind = last.kind if last is not None else ErrorKind.UNAVAILABLE
+            await self.shared.announce(self.breaker.retry_in(), kind.value)
+        elif cooldown > 0 and isinstance(outcome, ProviderError):
+            await self.shared.announce(cooldown, ErrorKind.RATE_LIMITED.value)
+        elif after is BreakerState.CLOSED and before is not BreakerState.CLOSED:
+            await self.shared.announce(0.0, "")
 
     def _circuit_open(self) -> ProviderError:
         """The fail-fast error while the circuit is open: a rate limit if 429s opened it."""

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 _MAX_BACKOFF_EXPONENT = 62
 """Keeps ``base * 2**attempt`` a finite float for any attempt number."""
@@ -133,6 +134,26 @@ class CircuitBreaker:
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Limiter(Protocol):
+    """A client-side rate limit: :class:`RateLimiter`, or one shared by the replicas
+    (:class:`gateway.shared.rate_limit.SharedRateLimiter`)."""
+
+    async def acquire(self) -> float: ...
+
+
+class SharedCircuit(Protocol):
+    """Openings and cool-downs shared with the other replicas
+    (:class:`gateway.shared.circuits.ProviderCircuit`)."""
+
+    def refusal(self) -> tuple[float, str] | None:
+        """Seconds left of one another replica announced, and its error kind's value."""
+        ...
+
+    async def announce(self, seconds: float, kind: str) -> None:
+        """Tell the others not to call for ``seconds`` (0: they may again)."""
+        ...
 
 
 class RateLimiter:

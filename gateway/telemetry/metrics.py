@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -75,6 +75,30 @@ class _CircuitCollector(Collector):
             self.name,
             "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.",
             labels=["provider"],
+        )
+
+
+class _RedisCollector(Collector):
+    """``customer_gateway_redis_up``, read when scraped; absent when no Redis is configured."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.up: Callable[[], bool] | None = None
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        if self.up is not None:
+            family.add_metric([], 1 if self.up() else 0)
+        return [family]
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            self.name,
+            "1 while the shared Redis answers, 0 while the gateway runs on in-process "
+            "fallbacks (only when CUSTOMER_GATEWAY_REDIS_URL is set).",
         )
 
 
@@ -142,12 +166,22 @@ class GatewayMetrics:
             f"{PREFIX}_record_cache_lookups",
             "Keys looked up through the record cache, by provider and result: hit (fresh "
             "entry), miss (fetched upstream), coalesced (waited for another request's fetch), "
-            "stale (an expired entry served while the provider failed).",
+            "stale (an expired entry served while the provider failed), shared (a miss the Redis "
+            "second level answered).",
             ["provider", "result"],
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            f"{PREFIX}_redis_errors",
+            "Redis commands that failed (the gateway used its in-process fallback), by what "
+            "they were for: cache, idempotency, rate_limit, circuit, events, ping.",
+            ["operation"],
             registry=r,
         )
         self._circuits = _CircuitCollector(f"{PREFIX}_upstream_circuit_state")
         r.register(self._circuits)
+        self._redis = _RedisCollector(f"{PREFIX}_redis_up")
+        r.register(self._redis)
 
     def operation(self, operation: str, outcome: str, seconds: float) -> None:
         """One GraphQL request answered (``operation`` already a label: see
@@ -173,6 +207,13 @@ class GatewayMetrics:
         """``count`` keys of ``provider`` answered by the record cache as ``result``."""
         if count:
             self.record_cache.labels(provider, result).inc(count)
+
+    def redis_error(self, operation: str) -> None:
+        self.redis_errors.labels(operation).inc()
+
+    def watch_redis(self, up: Callable[[], bool]) -> None:
+        """Report ``up()`` as ``customer_gateway_redis_up`` from now on."""
+        self._redis.up = up
 
     def watch_circuit(self, provider: str, breaker: BreakerLike) -> None:
         """Report ``breaker``'s state as ``provider``'s (replacing an earlier one) while it

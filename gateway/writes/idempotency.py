@@ -7,7 +7,8 @@ arguments replays the result without writing again; with different arguments it 
 running waits for it, then replays. Entries live for :data:`DEFAULT_TTL` (24 hours, like
 Stripe's keys) and the store holds at most ``max_entries`` (least recently used dropped
 first). It is per process: a restart or another replica does not know the keys; the derived
-keys sent to Stripe and Tofupay still make their own replays safe there.
+keys sent to Stripe and Tofupay still make their own replays safe there. With Redis configured,
+:class:`gateway.shared.idempotency.SharedReplayStore` takes its place (:class:`ReplayStore`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from enum import Enum
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+from gateway.errors import ErrorCode, GatewayError
 
 DEFAULT_TTL: Final = 24 * 3600.0
 DEFAULT_MAX_ENTRIES: Final = 10_000
@@ -82,6 +85,28 @@ class Reservation(Generic[T]):
 
     def record(self, value: T) -> None:
         self.recorded = value
+
+
+class IdempotencyUnavailable(GatewayError):
+    """A keyed mutation refused because its key cannot be recorded (the shared store is
+    down): running it could write twice when the client retries. Nothing was written."""
+
+    code = ErrorCode.IDEMPOTENCY_UNAVAILABLE
+
+
+class IdempotencyInProgress(GatewayError):
+    """Another replica still runs the mutation sent with this key, past how long a duplicate
+    waits for it."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+
+
+class ReplayStore(Protocol[T]):
+    """What the write service needs of a replay store: :meth:`IdempotencyStore.reserve`."""
+
+    def reserve(
+        self, operation: str, key: str, fingerprint: str
+    ) -> AbstractAsyncContextManager[Reservation[T]]: ...
 
 
 class IdempotencyStore(Generic[T]):
