@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import GatewayHarness
+from gateway.sandbox.dataset import Dataset
+from tests.conftest import GatewayHarness, gateway_harness
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -39,6 +41,14 @@ async def variables_for(query: str, gateway: GatewayHarness) -> dict[str, Any]:
 
 def test_the_docs_have_examples() -> None:
     assert len(examples()) >= 5
+
+
+@pytest.fixture
+async def gateway(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
+    """The gateway as `serve` runs it: on an identity index, synced."""
+    async with gateway_harness(small_dataset, graph=True, sync=True) as harness:
+        await harness.synced()
+        yield harness
 
 
 @pytest.mark.parametrize(("where", "query"), examples(), ids=[w for w, _ in examples()])
