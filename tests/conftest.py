@@ -87,6 +87,21 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def index_url(request: pytest.FixtureRequest) -> str:
+    """The URL of an empty identity index database, per backend (in-memory SQLite; a fresh
+    schema on the session's PostgreSQL)."""
+    from gateway.index.engine import MEMORY_URL
+    from tests.servers import reset_postgres
+
+    if request.param == "sqlite":
+        return MEMORY_URL
+    server = request.getfixturevalue("postgres_server")
+    await reset_postgres(server.url)
+    url: str = server.url
+    return url
+
+
 def shared_reference(name: str, env: str | None = None) -> Path:
     """A reference document's path; ``env`` names a variable that overrides it.
 

@@ -26,6 +26,7 @@ __all__ = [
     "free_port",
     "postgres_binaries",
     "redis_server_binary",
+    "reset_postgres",
     "start_redis",
     "stop_redis",
 ]
@@ -241,3 +242,18 @@ def start_redis(binary: str) -> RedisServer:
 def stop_redis(server: RedisServer) -> None:
     server.stop()
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+async def reset_postgres(url: str) -> None:
+    """An empty ``public`` schema: each test starts from a database with nothing in it."""
+    from sqlalchemy import text
+
+    from gateway.index.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings, SyncSettings, sandbox_settings
-from gateway.index import IndexedCustomer, PageQuery
+from gateway.index import IndexedCustomer, PageQuery, open_index
 from gateway.model import RecordRef
 from gateway.sandbox.dataset import Dataset
 from gateway.sandbox.faults import Faults
@@ -51,11 +51,16 @@ QUIET = Settings(
 
 
 @pytest.fixture
-async def synced(small_dataset: Dataset) -> AsyncIterator[GatewayHarness]:
-    async with gateway_harness(small_dataset, QUIET, graph=True, sync=True) as harness:
-        await harness.synced()
-        harness.reset_calls()
-        yield harness
+async def synced(small_dataset: Dataset, index_url: str) -> AsyncIterator[GatewayHarness]:
+    """On each backend (SQLite, PostgreSQL), synced."""
+    index = await open_index(index_url, QUIET.identity)
+    try:
+        async with gateway_harness(small_dataset, QUIET, index=index, sync=True) as harness:
+            await harness.synced()
+            harness.reset_calls()
+            yield harness
+    finally:
+        await index.aclose()
 
 
 async def customers(harness: GatewayHarness) -> list[IndexedCustomer]:

@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from gateway.config import IdentitySettings
 from gateway.index import SQLIndex, open_index
-from gateway.index.engine import make_engine
 
 SETTINGS = IdentitySettings()
 MEMORY = "sqlite+aiosqlite:///:memory:"
@@ -26,28 +24,6 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-async def reset_postgres(url: str) -> None:
-    """An empty ``public`` schema: each test starts from a database with nothing in it."""
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def index_url(request: pytest.FixtureRequest) -> str:
-    """A URL of an empty database, per backend."""
-    if request.param == "sqlite":
-        return MEMORY
-    server = request.getfixturevalue("postgres_server")
-    await reset_postgres(server.url)
-    url: str = server.url
-    return url
 
 
 IndexFactory = Callable[..., Awaitable[SQLIndex]]

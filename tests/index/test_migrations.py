@@ -26,8 +26,7 @@ from gateway.index import (
 from gateway.index.engine import make_engine, safe_url
 from gateway.index.tables import METADATA
 from tests.identity.test_resolver import stripe
-from tests.index.conftest import reset_postgres
-from tests.servers import PostgresServer
+from tests.servers import PostgresServer, reset_postgres
 
 SETTINGS = IdentitySettings()
 
