@@ -8,14 +8,10 @@ import strawberry
 
 from gateway.errors import ProviderError, ProviderFailed
 from gateway.identity import MergedCustomer
+from gateway.identity.metrics import metric_sources, metric_values, money_total
 from gateway.model import Metric
 from gateway.model import Money as MoneyRecord
-from gateway.providers.registry import SPECS
-from resolvers.scalars import BigInt, Money
-
-
-def _sources(metric: Metric) -> tuple[str, ...]:
-    return tuple(spec.name for spec in SPECS if metric in spec.customer_metrics)
+from resolvers.scalars import Money
 
 
 @strawberry.type(
@@ -27,23 +23,13 @@ class CustomerMetrics:
 
     def _values(self, metric: Metric) -> list[MoneyRecord | int]:
         """The metric on every record of its source providers; a failed source fails it."""
-        sources = _sources(metric)
-        for provider in sources:
+        for provider in metric_sources(metric):
             if (error := self.errors.get(provider)) is not None:
                 raise ProviderFailed(error)
-        return [
-            value
-            for record in self.merged.records
-            if record.provider in sources and (value := record.metrics.get(metric)) is not None
-        ]
+        return metric_values(self.merged.records, metric)
 
     def _sum(self, metric: Metric) -> Money | None:
-        values = [v for v in self._values(metric) if isinstance(v, MoneyRecord)]
-        if not values:
-            return None
-        currency = values[0].currency
-        same = [v.amount for v in values if v.currency == currency]
-        return Money(amount=BigInt(sum(same)), currency=currency)
+        return Money.of(money_total(self._values(metric)))
 
     @strawberry.field(description="Monthly recurring revenue (ChartMogul).")
     def mrr(self) -> Money | None:

@@ -7,23 +7,15 @@ from typing import Any
 
 from gateway.config import IdentitySettings
 from gateway.identity import MergedCustomer, normalise_email
+from gateway.identity.metrics import metric_values, money_total
 from gateway.model import Address, Metric, Money
 
 __all__ = ["mrr", "summary_row"]
 
 
 def mrr(customer: MergedCustomer) -> Money | None:
-    """The customer's MRR as ``Customer.metrics.mrr`` shows it: the sum over its records of
-    the first currency met (records in ref order)."""
-    values = [
-        value
-        for record in customer.records
-        if isinstance(value := record.metrics.get(Metric.MRR), Money)
-    ]
-    if not values:
-        return None
-    currency = values[0].currency
-    return Money(sum(v.amount for v in values if v.currency == currency), currency)
+    """The customer's MRR as ``Customer.metrics.mrr`` shows it."""
+    return money_total(metric_values(customer.records, Metric.MRR))
 
 
 def _text(customer: MergedCustomer, field: str) -> str | None:
