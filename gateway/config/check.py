@@ -111,11 +111,7 @@ def _lines(
         value: Any = reduce(getattr, setting.attr.split("."), target)
         if setting in (schema.API_KEY, schema.WEBHOOK_SECRET):
             shown = mask(value)
-        elif setting is schema.INDEX_URL and value:
-            from gateway.index.engine import safe_url
-
-            shown = safe_url(value)
-        elif setting is schema.REDIS_URL:
+        elif setting in (schema.INDEX_URL, schema.REDIS_URL):
             shown = masked_url(value)
         else:
             shown = _show(value)
