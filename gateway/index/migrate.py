@@ -7,6 +7,7 @@ and returns the revision it is at; ``open_index`` calls it on every start, and
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Final
 
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.index.engine import IndexUnavailable, make_engine, safe_url, scrub
 
 __all__ = ["MIGRATIONS", "alembic_config", "head_revision", "upgrade", "upgrade_to_head"]
+
+logger = logging.getLogger("customer_gateway.identity")
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK: Final = 0x6367775F6D696772
@@ -46,10 +49,17 @@ def head_revision() -> str:
 
 
 def _upgrade(connection: Connection) -> str | None:
+    before = MigrationContext.configure(connection).get_current_revision()
     config = alembic_config()
     config.attributes["connection"] = connection
+    # Alembic reports its dialect set-up at INFO on every start; one line of our own says
+    # when the schema really changed.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     command.upgrade(config, "head")
-    return MigrationContext.configure(connection).get_current_revision()
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        logger.info("identity index schema migrated from %s to %s", before or "nothing", after)
+    return after
 
 
 async def upgrade(engine: AsyncEngine) -> str:
