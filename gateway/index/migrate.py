@@ -24,6 +24,9 @@ from gateway.index.engine import IndexUnavailable, make_engine, safe_url, scrub
 __all__ = ["MIGRATIONS", "alembic_config", "head_revision", "upgrade", "upgrade_to_head"]
 
 logger = logging.getLogger("customer_gateway.identity")
+# Alembic reports its dialect set-up at INFO on every start; one line of our own (below) says
+# when the schema really changed.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK: Final = 0x6367775F6D696772
@@ -52,9 +55,6 @@ def _upgrade(connection: Connection) -> str | None:
     before = MigrationContext.configure(connection).get_current_revision()
     config = alembic_config()
     config.attributes["connection"] = connection
-    # Alembic reports its dialect set-up at INFO on every start; one line of our own says
-    # when the schema really changed.
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     command.upgrade(config, "head")
     after = MigrationContext.configure(connection).get_current_revision()
     if after != before:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 
 from gateway.config import Settings
+from gateway.identity.survivorship import provider_rank
 from gateway.index.contract import IdentityIndex
 from gateway.providers.contract import ChangeSink, ProviderAdapter
 from gateway.sync.backfill import backfill_provider, change_feed
@@ -47,6 +48,8 @@ class SyncRunner:
         """Where the webhook endpoint hands verified events."""
         self._clock = clock
         self._stop = asyncio.Event()
+        self._led = asyncio.Event()
+        """Set once the lead provider's first backfill attempt has ended."""
         self._tasks: list[asyncio.Task[None]] = []
 
     def status(self) -> SyncStatus:
@@ -59,8 +62,19 @@ class SyncRunner:
     async def run_backfill(self) -> SyncStatus:
         """One backfill pass over every provider, concurrently; resumes saved cursors, skips
         providers already complete. Failures are in the returned status, never raised."""
-        await asyncio.gather(*(self._backfill(adapter) for adapter in self.adapters.values()))
+        lead, rest = self._lead()
+        if lead is not None:
+            await self._backfill(lead)
+        await asyncio.gather(*(self._backfill(adapter) for adapter in rest))
         return self.status()
+
+    def _lead(self) -> tuple[ProviderAdapter | None, list[ProviderAdapter]]:
+        """The provider customers are anchored in first (Stripe, then Lago, ...), listed before
+        the others: the customers the index meets first get their ids minted from it, the
+        ids a gateway without the index gave them, rather than from whichever provider's
+        page happened to arrive first. The others then list concurrently."""
+        ranked = sorted(self.adapters.values(), key=lambda a: provider_rank(a.name))
+        return (ranked[0], ranked[1:]) if ranked else (None, [])
 
     async def start(self) -> None:
         """Start the background sync: per provider, backfill (retried until complete), then
@@ -68,8 +82,10 @@ class SyncRunner:
         if self._tasks:
             raise RuntimeError("the sync is already running")
         self._stop.clear()
+        self._led.clear()
+        lead, _ = self._lead()
         self._tasks = [
-            asyncio.create_task(self._run(adapter), name=f"sync:{name}")
+            asyncio.create_task(self._run(adapter, follow=adapter is not lead), name=f"sync:{name}")
             for name, adapter in self.adapters.items()
         ]
         logger.info("sync: started for %s", ", ".join(self.adapters) or "no provider")
@@ -93,15 +109,24 @@ class SyncRunner:
             adapter, self.index, self.board, self.settings, clock=self._clock, stop=self._stop
         )
 
-    async def _run(self, adapter: ProviderAdapter) -> None:
+    async def _run(self, adapter: ProviderAdapter, *, follow: bool) -> None:
+        """``follow``: start once the lead provider's first backfill attempt has ended (done
+        or failed: a provider down never holds the others back for long)."""
         name = adapter.name
         try:
+            if follow:
+                await self._led.wait()
             failures = 0
-            while not await self._backfill(adapter):
+            try:
+                done = await self._backfill(adapter)
+            finally:
+                self._led.set()
+            while not done:
                 failures += 1
                 pause = self.settings.poll_interval * 2 ** min(failures, _MAX_RETRY_DOUBLINGS)
                 if await wait_or_stop(self._stop, min(pause, self.settings.relist_interval)):
                     return
+                done = await self._backfill(adapter)
             feed = change_feed(adapter)
             limit = self.settings.page_size_for(adapter.capabilities.max_page_size)
             if feed is not None:

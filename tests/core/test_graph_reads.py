@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings, SyncSettings, sandbox_settings
+from gateway.identity import encode_customer_id
 from gateway.index import IndexedCustomer, PageQuery, open_index
 from gateway.model import RecordRef
 from gateway.sandbox.dataset import Dataset
@@ -254,3 +255,17 @@ async def test_a_failing_index_costs_nothing_but_the_index_lookups_answer_live(
     assert refs(found) == set(customer.members)  # found by today's live expansion
     page = await synced.query(PAGE, {"first": 5, "order": {"field": "NAME"}})
     assert page["errors"][0]["extensions"]["code"] == "NOT_SYNCED"
+
+
+async def test_the_first_backfill_mints_ids_from_the_anchor_provider(
+    synced: GatewayHarness,
+) -> None:
+    """Stripe is listed before the others, so a customer with a Stripe record keeps the id a
+    gateway without the index gave it (one naming a Stripe record), whatever page came first."""
+    with_stripe = [c for c in await customers(synced) if "stripe" in per_provider(c.members)]
+    assert with_stripe
+    for customer in with_stripe:
+        stripe_ids = {encode_customer_id(r) for r in customer.members if r.provider == "stripe"}
+        assert customer.id in stripe_ids
+    ada = (await synced.query(BY_EMAIL, {"e": "ada@lovelace.example"}))["data"]["customerByEmail"]
+    assert ada["id"] == encode_customer_id(RecordRef("stripe", "cus_ShowcaseAda001"))
