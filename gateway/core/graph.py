@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
@@ -87,10 +87,19 @@ class IdentityGraph:
         changes = [RecordChange(record, now, source) for record in records]
         return await self.index.apply(changes) if changes else Applied()
 
-    async def repair(self, fresh: Sequence[CustomerRecord], missing: Sequence[RecordRef]) -> bool:
+    async def repair(
+        self,
+        fresh: Sequence[CustomerRecord],
+        missing: Sequence[RecordRef],
+        known: Mapping[RecordRef, CustomerRecord] | None = None,
+    ) -> bool:
         """Feed the index whatever the fresh fetch shows changed about who these records are
-        (read-repair); ``True`` when it changed anything."""
-        snapshots = await self.index.records([r.ref for r in fresh])
+        (read-repair); ``True`` when it changed anything. ``known``: snapshots the index gave
+        along with the customers (:attr:`IndexedCustomer.snapshots`); only records without one
+        are asked for."""
+        snapshots = dict(known or {})
+        if unknown := [r.ref for r in fresh if r.ref not in snapshots]:
+            snapshots.update(await self.index.records(unknown))
         changed = [
             record
             for record in fresh

@@ -39,7 +39,8 @@ async def from_index(
     fetched = await _fetch(ctx, customers)
     records = [r for found in fetched for r in found.records]
     missing = [ref for found in fetched for ref in found.missing]
-    if await graph.guarded(graph.repair(records, missing), False):
+    known = {ref: r for c in customers if c is not None for ref, r in c.snapshots.items()}
+    if await graph.guarded(graph.repair(records, missing, known), False):
         customers = await graph.guarded(_reread(graph, customers), customers)
         fetched = await _fetch(ctx, customers)  # new members only: the rest are cached
     identity = ctx.settings.identity

@@ -83,6 +83,12 @@ class IndexedCustomer:
     """When the index last recomputed or confirmed this cluster: how old its identity view is."""
     aliases: tuple[str, ...] = ()
     """Ids of customers merged into this one."""
+    snapshots: Mapping[RecordRef, CustomerRecord] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """What the index last saw of each member record, when it read them along with the
+    customer (read-repair compares against them without asking :meth:`IdentityIndex.records`
+    again); empty when it did not."""
 
 
 @dataclass(frozen=True, slots=True)

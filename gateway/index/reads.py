@@ -49,7 +49,7 @@ async def load_customers(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
         if not rows:
             continue
         found = [row.id for row in rows]
-        members = await _members(conn, found)
+        members, snapshots = await _members(conn, found)
         explained = await _edges(conn, found)
         guardrails = await _conflicts(conn, found)
         merged = await _aliases(conn, found)
@@ -62,6 +62,7 @@ async def load_customers(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
                 created_at=row.created_at,
                 synced_at=row.synced_at,
                 aliases=tuple(sorted(merged.get(row.id, ()))),
+                snapshots=snapshots.get(row.id, {}),
             )
     return out
 
@@ -81,14 +82,21 @@ async def load_records(
     return out
 
 
-async def _members(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[RecordRef]]:
-    query = sa.select(records.c.customer_id, records.c.provider, records.c.record_id).where(
-        records.c.customer_id.in_(ids), records.c.deleted.is_(False)
-    )
-    out: dict[str, list[RecordRef]] = defaultdict(list)
-    for customer_id, provider, record_id in await conn.execute(query):
-        out[customer_id].append(RecordRef(provider, record_id))
-    return out
+async def _members(
+    conn: AsyncConnection, ids: list[str]
+) -> tuple[Mapping[str, list[RecordRef]], Mapping[str, dict[RecordRef, CustomerRecord]]]:
+    """Each customer's live member refs and their stored snapshots, in one query (reads then
+    compare fresh records against the snapshots without a second round trip)."""
+    query = sa.select(
+        records.c.customer_id, records.c.provider, records.c.record_id, records.c.snapshot
+    ).where(records.c.customer_id.in_(ids), records.c.deleted.is_(False))
+    refs: dict[str, list[RecordRef]] = defaultdict(list)
+    snapshots: dict[str, dict[RecordRef, CustomerRecord]] = defaultdict(dict)
+    for customer_id, provider, record_id, snapshot in await conn.execute(query):
+        ref = RecordRef(provider, record_id)
+        refs[customer_id].append(ref)
+        snapshots[customer_id][ref] = load_record(snapshot)
+    return refs, snapshots
 
 
 async def _edges(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[MatchEdge]]:

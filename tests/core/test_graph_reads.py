@@ -7,16 +7,18 @@ background sync backfilling it (``gateway_harness(graph=True, sync=True)``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from gateway.config import Settings, SyncSettings, sandbox_settings
 from gateway.identity import encode_customer_id
 from gateway.index import IndexedCustomer, PageQuery, open_index
-from gateway.model import RecordRef
+from gateway.model import CustomerRecord, RecordRef
+from gateway.providers.registry import BY_NAME
 from gateway.sandbox.dataset import Dataset
 from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness, gateway_harness
@@ -269,3 +271,37 @@ async def test_the_first_backfill_mints_ids_from_the_anchor_provider(
         assert customer.id in stripe_ids
     ada = (await synced.query(BY_EMAIL, {"e": "ada@lovelace.example"}))["data"]["customerByEmail"]
     assert ada["id"] == encode_customer_id(RecordRef("stripe", "cus_ShowcaseAda001"))
+
+
+async def test_a_lookup_reads_the_snapshots_with_the_customer_and_still_repairs(
+    synced: GatewayHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await widest(synced)
+    index = synced.app.state.graph.index
+    (stripe,) = [ref for ref in customer.members if ref.provider == "stripe"]
+    assert set(customer.snapshots) == set(customer.members)
+    assert customer.snapshots == await index.records(list(customer.members))
+    moved = "moved.away@example.org"
+    transport = httpx.ASGITransport(app=synced.simulators["stripe"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://stripe") as client:
+        answer = await client.post(
+            f"/v1/customers/{stripe.id}",
+            data={"email": moved},
+            auth=(BY_NAME["stripe"].sandbox_key, ""),
+        )
+        assert answer.status_code == 200
+    asked: list[Sequence[RecordRef]] = []
+    records = index.records
+
+    async def spy(refs: Sequence[RecordRef]) -> Mapping[RecordRef, CustomerRecord]:
+        asked.append(refs)
+        return await records(refs)
+
+    monkeypatch.setattr(index, "records", spy)
+
+    body = await synced.query(BY_ID, {"id": customer.id})
+
+    assert body["data"]["customer"] is not None
+    assert asked == []  # the snapshots came with the customer: no second index read
+    monkeypatch.setattr(index, "records", records)
+    assert (await index.records([stripe]))[stripe].email == moved  # read-repair fed it
