@@ -43,6 +43,7 @@ from gateway.http_errors import (
     never_executed,
     request_error,
 )
+from gateway.index.cached import CachedIndex
 from gateway.index.contract import IdentityIndex
 from gateway.providers.contract import ChangeSink, ProviderAdapter
 from gateway.providers.health import circuit_state, readiness
@@ -290,6 +291,9 @@ def create_app(
             await shared.start()
         opened = await _open_index(settings) if open_index and index is None else None
         graph_index = index if index is not None else opened
+        if graph_index is not None and settings.identity_cache_ttl > 0:
+            # Reads and the sync share it, so every write of this process empties it.
+            graph_index = CachedIndex(graph_index, ttl=settings.identity_cache_ttl)
         app.state.graph = (
             IdentityGraph(graph_index, settings.identity) if graph_index is not None else None
         )

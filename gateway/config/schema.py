@@ -516,6 +516,17 @@ SYNC_PAGE_SIZE: Final = Setting(
 
 # -- identity index (gateway/index) -----------------------------------------------------------
 
+IDENTITY_CACHE_TTL: Final = Setting(
+    "identity_cache_ttl",
+    "identity_cache_ttl",
+    number,
+    1.0,
+    "seconds a replica keeps the identity index's who-is-who answers in memory (records are "
+    "still fetched fresh); its own writes empty it at once; 0 = ask the index every time",
+    env="CUSTOMER_GATEWAY_IDENTITY_CACHE_TTL",
+    at_least=0,
+)
+
 DATA_DIR: Final = Setting(
     "data_dir",
     "data_dir",
@@ -557,6 +568,7 @@ GATEWAY: Final[tuple[Setting[Any], ...]] = (
     SYNC_PAGE_SIZE,
     DATA_DIR,
     INDEX_URL,
+    IDENTITY_CACHE_TTL,
 )
 
 CONFIG_ENV: Final = "CUSTOMER_GATEWAY_CONFIG"

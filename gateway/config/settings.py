@@ -225,6 +225,8 @@ class Settings:
     data_dir: str = s.DATA_DIR.default
     """Directory of the gateway's own files; empty = the XDG data directory
     (:func:`gateway.index.engine.data_dir`)."""
+    identity_cache_ttl: float = s.IDENTITY_CACHE_TTL.default
+    """Seconds the identity index's lookups are kept in memory (gateway/index/cached.py)."""
     index_url: str = field(default=s.INDEX_URL.default, repr=False)
     """SQLAlchemy URL of the identity index; empty = ``index.sqlite3`` in the data directory
     (:func:`gateway.index.engine.index_url`). Out of the repr: it may hold a password."""
