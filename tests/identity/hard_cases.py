@@ -6,10 +6,11 @@ look every record up through the GraphQL API and compare the answer with its lab
 cases are the ones today's search-and-hop expansion gets wrong or could get wrong:
 
 * ``chain-*``: one customer in all five providers, linked by Stripe id and company id, with
-  Tofupay linked by an email in another case (or with surrounding whitespace).
-* ``case-*``: records linked only by emails differing in case and surrounding whitespace, some
-  of which the provider's own search would not find (Stripe's list filter and the sandbox's
-  exact-match filters compare the stored text).
+  Tofupay linked by an email in another case (and one ChartMogul email padded).
+* ``case-*``: records linked only by emails differing in case and surrounding whitespace
+  (Stripe and Tofupay refuse padded emails, so the padding is in ChartMogul, Lago and
+  FirstOfficer). Stripe's list filter, its fallback where search is unavailable, compares
+  them case-sensitively.
 * ``meta-*``: the company id only in Stripe ``metadata.company_id`` (the ``external_id``
   namespace), each record with another email.
 * ``hops-*``: chains of 5 and 6 hops through every kind of key
