@@ -6,7 +6,7 @@ look every record up through the GraphQL API and compare the answer with its lab
 cases are the ones today's search-and-hop expansion gets wrong or could get wrong:
 
 * ``chain-*``: one customer in all five providers, linked by Stripe id and company id, with
-  Tofupay linked by an email in another case (and one ChartMogul email padded).
+  Tofupay linked by email (three of the four in another case; one ChartMogul email padded).
 * ``case-*``: records linked only by emails differing in case and surrounding whitespace
   (Stripe and Tofupay refuse padded emails, so the padding is in ChartMogul, Lago and
   FirstOfficer). Stripe's list filter, its fallback where search is unavailable, compares
