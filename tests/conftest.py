@@ -166,6 +166,15 @@ class GatewayHarness:
     def call_counts(self) -> dict[str, int]:
         return {name: len(simulator_state(app).log) for name, app in self.simulators.items()}
 
+    def read_counts(self) -> dict[str, int]:
+        """Upstream calls per provider that made any, the sync's polls of the events lists
+        left out (what a read cost)."""
+        counts = {
+            name: sum(1 for call in self.calls(name) if call.path != "/v1/events")
+            for name in self.simulators
+        }
+        return {name: count for name, count in counts.items() if count}
+
     def reset_calls(self) -> None:
         for app in self.simulators.values():
             simulator_state(app).log.clear()

@@ -87,7 +87,10 @@ async def expand(
             if outcome.error is not None:
                 result.errors.setdefault(provider, outcome.error)
             result.add(outcome.records)
-        frontier = plan_next_hop(seen, list(result.records.values()), identity)
+        # Once truncated, only the deferred lookups are left to make: planning again would
+        # give back the keys just dropped, forever (a loop that never yields to the event loop).
+        if not result.truncated:
+            frontier = plan_next_hop(seen, list(result.records.values()), identity)
     return result
 
 

@@ -78,15 +78,6 @@ async def customers(harness: GatewayHarness) -> list[IndexedCustomer]:
         after = page.end_cursor
 
 
-def read_counts(harness: GatewayHarness) -> dict[str, int]:
-    """Upstream calls per provider, the sync's polls of the events lists left out."""
-    counts = {
-        name: sum(1 for call in harness.calls(name) if call.path != "/v1/events")
-        for name in harness.simulators
-    }
-    return {name: count for name, count in counts.items() if count}
-
-
 def per_provider(members: tuple[RecordRef, ...]) -> dict[str, int]:
     return dict(Counter(ref.provider for ref in members))
 
@@ -114,7 +105,7 @@ async def test_a_customer_in_all_five_providers_costs_one_call_per_record_in_one
     found = body["data"]["customerByEmail"]
     assert found["id"] == customer.id
     assert refs(found) == set(customer.members)
-    assert read_counts(synced) == per_provider(customer.members)
+    assert synced.read_counts() == per_provider(customer.members)
     # Every call is a read by the record's own id: nothing searched, nothing hopped.
     reads = [call.path for call in synced.calls() if call.path != "/v1/events"]
     assert not any("search" in path for path in reads)
@@ -156,7 +147,7 @@ async def test_a_page_costs_at_most_one_call_per_member_record(synced: GatewayHa
     edges = body["data"]["customers"]["edges"]
     members = [ref for edge in edges for ref in refs(edge["node"])]
     assert len({edge["node"]["id"] for edge in edges}) == len(edges) == 40  # every customer once
-    assert sum(read_counts(synced).values()) == len(members)
+    assert sum(synced.read_counts().values()) == len(members)
 
 
 async def test_a_20_entity_batch_costs_at_most_one_call_per_member_record(
@@ -168,7 +159,7 @@ async def test_a_20_entity_batch_costs_at_most_one_call_per_member_record(
     body = await synced.query(ENTITIES, {"r": representations})
 
     assert [e["id"] for e in body["data"]["_entities"]] == [c.id for c in chosen]
-    assert sum(read_counts(synced).values()) == sum(len(c.members) for c in chosen)
+    assert sum(synced.read_counts().values()) == sum(len(c.members) for c in chosen)
 
 
 async def test_pages_follow_cursors_without_repeats_and_filter_and_order(
