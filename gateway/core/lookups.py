@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from gateway.core.context import RequestContext
 from gateway.core.expansion import Expansion, Key, expand, pick_customer
@@ -149,7 +150,16 @@ async def customer_by_email(ctx: RequestContext, email: str) -> FoundCustomer | 
             f"{email!r} is not an email the gateway can look up (blank, placeholder or no '@')"
         )
     indexed = await _indexed(ctx, lambda index: index.customers_by_email(normalised))
+    if indexed:
+        # Several only when the guardrail kept an email's accounts apart: the one holding the
+        # earliest-created records is the one the email joined first.
+        indexed = sorted(indexed, key=_earliest)
     return await find(ctx, keys=[(Lookup.EMAIL, normalised)], email=normalised, indexed=indexed)
+
+
+def _earliest(customer: IndexedCustomer) -> tuple[bool, datetime, str]:
+    created = customer.created_at
+    return (created is None, created or datetime.min.replace(tzinfo=UTC), customer.id)
 
 
 async def customer_by_linked_id(

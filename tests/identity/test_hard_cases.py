@@ -238,6 +238,9 @@ async def test_synced_lookups_cost_one_call_per_member_record(synced: GatewayHar
     )
 
 
+BY_EMAIL_IDS = "query($e: String!) { customerByEmail(email: $e) { id } }"
+
+
 async def test_the_tie_is_broken_by_creation_time_not_by_id(synced: GatewayHarness) -> None:
     early = await by_record(synced, RecordRef("stripe", "cus_TieE"))
     late = await by_record(synced, RecordRef("stripe", "cus_TieA"))
@@ -250,6 +253,9 @@ async def test_the_tie_is_broken_by_creation_time_not_by_id(synced: GatewayHarne
         RecordRef("stripe", "cus_TieE"),
     }
     assert late.members == {RecordRef("stripe", "cus_TieA"), RecordRef("stripe", "cus_TieB")}
+    # The shared email answers the customer it joined first: the earliest-created records.
+    body = await synced.query(BY_EMAIL_IDS, {"e": "shared@tie.example"})
+    assert body["data"]["customerByEmail"]["id"] == early.id
 
 
 async def test_before_the_sync_ids_agree_but_long_chains_and_custom_links_come_out_partial() -> (
