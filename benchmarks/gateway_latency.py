@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,8 @@ from gateway.config import IdentitySettings
 from gateway.identity import normalise_email
 from gateway.providers.registry import BY_NAME, PROVIDERS
 from gateway.sandbox.dataset import SHOWCASE_COMPANY_ID, SHOWCASE_EMAIL, generate
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CUSTOMER = "id name email emails company currency metrics { mrr { amount } currentMrr { amount } balance { amount } } stripe { id } chartmogul { uuid } firstOfficer { id } lago { externalId } tofupay { id } identity { edges { rule } }"  # noqa: E501
 
@@ -156,6 +159,25 @@ class Sandbox:
             entries += [(name, r["at"]) for r in log["requests"]]
             await client.delete(f"{url}/__sandbox/requests")
         return entries
+
+
+def live_env(sandbox: Sandbox, max_concurrency: int, *, rate_limits: str) -> dict[str, str]:
+    """The environment of a ``serve --mode live`` (or ``sync``) child configured against every
+    simulator of ``sandbox`` like real providers; ``rate_limits``: ``off`` lifts the client-side
+    limits, ``documented`` keeps each provider's documented one."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's gateway in the children too
+    # Live mode on loopback, measured without credentials (access control has its own tests).
+    env["CUSTOMER_GATEWAY_AUTH_OPEN"] = "1"
+    env.setdefault("CUSTOMER_GATEWAY_LOG_FORMAT", "json")
+    for name, url in sandbox.urls.items():
+        prefix = name.upper()
+        env[f"{prefix}_BASE_URL"] = url
+        env[f"{prefix}_API_KEY"] = BY_NAME[name].sandbox_key
+        env[f"{prefix}_MAX_CONCURRENCY"] = str(max_concurrency)
+        if rate_limits == "off":
+            env[f"{prefix}_RATE_LIMIT"] = "0"
+    return env
 
 
 def waves(entries: list[tuple[str, float]], latency_s: float) -> int:
@@ -313,17 +335,7 @@ def main() -> None:
     base = free_port_block(6)
     gateway_port = base + 5
     sandbox = Sandbox(base)
-    env = dict(os.environ)
-    # Live mode on loopback, measured without credentials (access control has its own tests).
-    env["CUSTOMER_GATEWAY_AUTH_OPEN"] = "1"
-    env.setdefault("CUSTOMER_GATEWAY_LOG_FORMAT", "json")
-    for name, url in sandbox.urls.items():
-        prefix = name.upper()
-        env[f"{prefix}_BASE_URL"] = url
-        env[f"{prefix}_API_KEY"] = BY_NAME[name].sandbox_key
-        env[f"{prefix}_MAX_CONCURRENCY"] = str(args.max_concurrency)
-        if args.rate_limits == "off":
-            env[f"{prefix}_RATE_LIMIT"] = "0"
+    env = live_env(sandbox, args.max_concurrency, rate_limits=args.rate_limits)
     sandbox_args = ["sandbox", "--base-port", str(base), "--customers", str(args.customers)]
     print("# customer-gateway benchmark")
     extra_ms, cpu_ms = wait_cost()

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ class Run:
     cpu_ms: float  # gateway process CPU per request
     upstream: float  # simulator requests per request
     bad: int
+    p99_ms: float = float("nan")
 
 
 # ------------------------------------------------------------------ the peer
@@ -199,19 +200,21 @@ def bodies(sandbox: Sandbox, tmp: Path) -> dict[tuple[str, str], Path]:
     return files
 
 
-def settle(sandbox: Sandbox, limit: float = 30.0) -> None:
+def settle(
+    sandbox: Sandbox, limit: float = 30.0, providers: Iterable[str] = PEER_PROVIDERS
+) -> None:
     """Wait until the requests still in flight after a warm-up have finished upstream, then clear
     the logs, so the measured run counts only its own calls and CPU."""
-    quiet(sandbox, limit)
-    upstream_count(sandbox, clear=True)
+    quiet(sandbox, limit, providers)
+    upstream_count(sandbox, clear=True, providers=providers)
 
 
-def quiet(sandbox: Sandbox, limit: float = 30.0) -> int:
+def quiet(sandbox: Sandbox, limit: float = 30.0, providers: Iterable[str] = PEER_PROVIDERS) -> int:
     """The upstream call count once it stops moving (bounded by ``limit`` seconds)."""
     deadline = time.monotonic() + limit
     last = -1
     while time.monotonic() < deadline:
-        count = upstream_count(sandbox, clear=False)
+        count = upstream_count(sandbox, clear=False, providers=providers)
         if count == last:
             break
         last = count
@@ -219,9 +222,10 @@ def quiet(sandbox: Sandbox, limit: float = 30.0) -> int:
     return last
 
 
-def upstream_count(sandbox: Sandbox, clear: bool) -> int:
+def upstream_count(sandbox: Sandbox, clear: bool, providers: Iterable[str] = PEER_PROVIDERS) -> int:
+    """Requests the simulators of ``providers`` logged (or clear their logs)."""
     total = 0
-    for name in PEER_PROVIDERS:
+    for name in providers:
         url = f"{sandbox.urls[name]}/__sandbox/requests"
         if clear:
             httpx.delete(url, timeout=30)
@@ -246,18 +250,25 @@ def wrk(
 
 
 def measure(
-    url: str, pid: int, body_file: Path, lua: Path, sandbox: Sandbox, args: argparse.Namespace
+    url: str,
+    pid: int,
+    body_file: Path,
+    lua: Path,
+    sandbox: Sandbox,
+    args: argparse.Namespace,
+    providers: Iterable[str] = PEER_PROVIDERS,
 ) -> Run:
+    """One warm-up, then one measured wrk run; upstream calls counted over ``providers``."""
     if args.warmup:
         wrk(url, body_file, lua, args.warmup, args)
-    settle(sandbox)
+    settle(sandbox, providers=providers)
     cpu = tree_cpu(pid)
     result = wrk(url, body_file, lua, args.seconds, args)
     cpu = tree_cpu(pid) - cpu
-    calls = upstream_count(sandbox, clear=False)
+    calls = upstream_count(sandbox, clear=False, providers=providers)
     n = max(1, int(result["requests"]))
     bad = int(result["bad"]) + int(result["sock_errors"]) + int(result["timeouts"])
-    return Run(result["rps"], result["p50_ms"], cpu * 1000 / n, calls / n, bad)
+    return Run(result["rps"], result["p50_ms"], cpu * 1000 / n, calls / n, bad, result["p99_ms"])
 
 
 def check(url: str, body_file: Path, sandbox: Sandbox) -> float:

@@ -17,6 +17,7 @@ search is a few batched queries, so a 6-hop chain costs 6 rounds, not 6 x record
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
@@ -70,8 +71,16 @@ def batched(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
 def ref_in(
     provider: sa.ColumnElement[str], record_id: sa.ColumnElement[str], refs: Sequence[RecordRef]
 ) -> sa.ColumnElement[bool]:
-    """``(provider, record_id) IN refs`` (row values: SQLite >= 3.15 and PostgreSQL)."""
-    return sa.tuple_(provider, record_id).in_([(r.provider, r.id) for r in refs])
+    """``(provider, record_id) IN refs``, as one ``provider = ? AND record_id IN (...)`` per
+    provider: SQLite's planner answers the row-value form, ``(provider, record_id) IN (VALUES
+    ...)``, by scanning the whole table (25 ms per read at 65 000 records); this form is
+    answered from the (provider, record_id) index, on PostgreSQL too."""
+    ids: dict[str, list[str]] = defaultdict(list)
+    for ref in refs:
+        ids[ref.provider].append(ref.id)
+    if not ids:
+        return sa.false()
+    return sa.or_(*(sa.and_(provider == p, record_id.in_(i)) for p, i in sorted(ids.items())))
 
 
 async def find_component(
