@@ -87,6 +87,13 @@ class IdentityGraph:
         changes = [RecordChange(record, now, source) for record in records]
         return await self.index.apply(changes) if changes else Applied()
 
+    def _moved(self, old: CustomerRecord, new: CustomerRecord) -> bool:
+        """Whether ``new`` is someone else than ``old`` (an unchanged provider object, the
+        usual case, is decided by one dict comparison, without re-reading its keys)."""
+        if old.raw == new.raw and old.deleted == new.deleted and old.email == new.email:
+            return False
+        return identity_view(old, self.identity) != identity_view(new, self.identity)
+
     async def repair(
         self,
         fresh: Sequence[CustomerRecord],
@@ -103,8 +110,7 @@ class IdentityGraph:
         changed = [
             record
             for record in fresh
-            if (old := snapshots.get(record.ref)) is None
-            or identity_view(old, self.identity) != identity_view(record, self.identity)
+            if (old := snapshots.get(record.ref)) is None or self._moved(old, record)
         ]
         gone = [CustomerRecord(ref.provider, ref.id, {}, deleted=True) for ref in missing]
         if not changed and not gone:

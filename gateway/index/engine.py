@@ -9,6 +9,7 @@ taken to mean those drivers.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -133,9 +134,25 @@ def make_engine(url: str | URL) -> AsyncEngine:
     return engine
 
 
+_WAL_ATTEMPTS: Final = 100
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Wait for a busy file instead of failing at once, and let readers run beside a writer."""
+    """Wait for a busy file instead of failing at once, and let readers run beside a writer.
+
+    Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once (no
+    busy wait) when another process opens it at the same moment: retried, briefly.
+    """
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 10000")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.close()
+    try:
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        for attempt in range(_WAL_ATTEMPTS):
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                return
+            except Exception as exc:  # the driver's OperationalError, wrapped by the adapter
+                if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.02)
+    finally:
+        cursor.close()
