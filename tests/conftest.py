@@ -214,14 +214,15 @@ async def gateway_harness(
     settings: Settings | None = None,
     *,
     breaker_reset: float = 0.05,
-    graph: bool = False,
+    graph: bool | str = False,
     sync: bool = False,
     **app_options: Any,
 ) -> AsyncIterator[GatewayHarness]:
     """``breaker_reset``: seconds an open circuit stays open; short by default so a test's
     outage does not outlive it, long for a test that reads an open circuit. ``graph``: on an
-    in-memory identity index (``sync``: with the background sync running on it; wait for it
-    with :meth:`GatewayHarness.synced`). ``app_options`` go to ``create_app``
+    identity index, in memory (``True``) or at this URL (the ``index_url`` fixture gives one per
+    backend); ``sync``: with the background sync running on it (wait for it with
+    :meth:`GatewayHarness.synced`). ``app_options`` go to ``create_app``
     (``metrics=True``, ``tracer_provider=...``, ``index=...``)."""
     from gateway.index import open_index
     from gateway.index.engine import MEMORY_URL
@@ -238,7 +239,8 @@ async def gateway_harness(
     transports = {name: httpx.ASGITransport(app=app) for name, app in simulators.items()}
     async with contextlib.AsyncExitStack() as stack:
         if graph and "index" not in app_options:
-            index = await open_index(MEMORY_URL, base.identity)
+            url = graph if isinstance(graph, str) else MEMORY_URL
+            index = await open_index(url, base.identity)
             stack.push_async_callback(index.aclose)
             app_options["index"] = index
         app = create_app(base, transports=transports, **app_options)

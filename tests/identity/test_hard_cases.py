@@ -126,8 +126,9 @@ def by_members(answers: Mapping[RecordRef, Answer]) -> tuple[float, float]:
 
 
 @pytest.fixture
-async def synced() -> AsyncIterator[GatewayHarness]:
-    async with gateway_harness(dataset(), SETTINGS, graph=True, sync=True) as harness:
+async def synced(index_url: str) -> AsyncIterator[GatewayHarness]:
+    """Synced, on each backend (SQLite, PostgreSQL)."""
+    async with gateway_harness(dataset(), SETTINGS, graph=index_url, sync=True) as harness:
         await harness.synced()
         harness.reset_calls()
         yield harness

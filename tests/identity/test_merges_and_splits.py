@@ -83,8 +83,9 @@ mutation($record: RecordInput!, $reason: String!) {{
 
 
 @pytest.fixture
-async def synced() -> AsyncIterator[GatewayHarness]:
-    async with gateway_harness(DATA, SETTINGS, graph=True, sync=True) as harness:
+async def synced(index_url: str) -> AsyncIterator[GatewayHarness]:
+    """Synced, on each backend (SQLite, PostgreSQL)."""
+    async with gateway_harness(DATA, SETTINGS, graph=index_url, sync=True) as harness:
         await harness.synced()
         yield harness
 
