@@ -225,12 +225,6 @@ def _log_request(
     )
 
 
-async def _open_index(settings: Settings) -> IdentityIndex:
-    from gateway.index.factory import open_configured_index
-
-    return await open_configured_index(settings)
-
-
 def _synced(graph: IdentityGraph) -> Listener:
     """Reads go to the index as soon as the sync completes a provider, not at the next check."""
 
@@ -289,7 +283,11 @@ def create_app(
         if shared is not None:
             shared.attach(app.state.adapters, app.state.record_cache)
             await shared.start()
-        opened = await _open_index(settings) if open_index and index is None else None
+        opened = None
+        if open_index and index is None:
+            from gateway.index.factory import open_configured_index  # SQLAlchemy, when used
+
+            opened = await open_configured_index(settings)
         graph_index = index if index is not None else opened
         if graph_index is not None and settings.identity_cache_ttl > 0:
             # Reads and the sync share it, so every write of this process empties it.

@@ -7,6 +7,7 @@ customers it touches. The answer is the customers as they read afterwards.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
@@ -83,9 +84,11 @@ async def _decide(
     graph = ctx.graph
     assert graph is not None  # _check refused otherwise
     records: list[CustomerRecord] = []
-    for argument, ref in refs.items():
-        clean = RecordRef(ref.provider, checked_value(ref.id, "id"))
-        found = await ctx.loaders.load(clean.provider, Lookup.ID, clean.id)
+    cleaned = {
+        arg: RecordRef(ref.provider, checked_value(ref.id, "id")) for arg, ref in refs.items()
+    }
+    loads = (ctx.loaders.load(r.provider, Lookup.ID, r.id) for r in cleaned.values())
+    for (argument, clean), found in zip(cleaned.items(), await asyncio.gather(*loads), strict=True):
         if found.error is not None:
             message = f"could not read the record: {found.error.message}"
             errors.append(FieldError((argument,), message, provider_code(found.error)))

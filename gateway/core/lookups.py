@@ -177,9 +177,9 @@ async def customer_by_linked_id(
     if not merged and expansion.errors:
         raise ProviderFailed(next(iter(expansion.errors.values())))
     for customer in merged:
-        if any(key in expansion_lookups(r, identity) for r in customer.records):
-            holder = next(r for r in customer.records if key in expansion_lookups(r, identity))
-            return await _settle(ctx, expansion, customer, holder.ref)
+        for record in customer.records:
+            if key in expansion_lookups(record, identity):
+                return await _settle(ctx, expansion, customer, record.ref)
     return None
 
 

@@ -139,13 +139,7 @@ async def store_records(
         await conn.execute(sa.insert(records), new)
     if old:
         await conn.execute(
-            sa.update(records)
-            .where(
-                records.c.provider == sa.bindparam("b_provider"),
-                records.c.record_id == sa.bindparam("b_record_id"),
-            )
-            .values({name: sa.bindparam(name) for name in old[0] if not name.startswith("b_")}),
-            old,
+            _update_by_ref([name for name in old[0] if not name.startswith("b_")]), old
         )
     if keys:
         await conn.execute(sa.insert(record_keys_table), keys)
@@ -188,15 +182,7 @@ async def write_clusters(
     if rows:
         await conn.execute(sa.insert(customers), rows)
     if members:
-        await conn.execute(
-            sa.update(records)
-            .where(
-                records.c.provider == sa.bindparam("b_provider"),
-                records.c.record_id == sa.bindparam("b_record_id"),
-            )
-            .values(customer_id=sa.bindparam("customer_id")),
-            members,
-        )
+        await conn.execute(_update_by_ref(["customer_id"]), members)
     if edge_rows:
         await conn.execute(sa.insert(edges), edge_rows)
     if conflict_rows:
@@ -226,3 +212,16 @@ def _unbound(row: Mapping[str, Any]) -> dict[str, Any]:
     """A record row for an insert: the ``b_`` key parameters as plain columns."""
     out = {k: v for k, v in row.items() if not k.startswith("b_")}
     return {**out, "provider": row["b_provider"], "record_id": row["b_record_id"]}
+
+
+def _update_by_ref(columns: Sequence[str]) -> sa.Update:
+    """An executemany UPDATE of ``records``: each parameter row names its record by
+    ``b_provider``/``b_record_id`` and gives ``columns`` by name."""
+    return (
+        sa.update(records)
+        .where(
+            records.c.provider == sa.bindparam("b_provider"),
+            records.c.record_id == sa.bindparam("b_record_id"),
+        )
+        .values({name: sa.bindparam(name) for name in columns})
+    )

@@ -11,8 +11,9 @@ from tests.conftest import skip_or_fail
 from tests.servers import RedisServer, redis_server_binary, start_redis, stop_redis
 
 
-@pytest.fixture(scope="session")
-def redis_session() -> Iterator[RedisServer]:
+def _redis() -> Iterator[RedisServer]:
+    """A fresh ``redis-server``, stopped when the fixture ends (skipped, or failed in CI,
+    without the binary)."""
     binary = redis_server_binary()
     if binary is None:
         skip_or_fail("redis-server not found (Debian: apt-get install redis-server)")
@@ -21,6 +22,11 @@ def redis_session() -> Iterator[RedisServer]:
         yield server
     finally:
         stop_redis(server)
+
+
+@pytest.fixture(scope="session")
+def redis_session() -> Iterator[RedisServer]:
+    yield from _redis()
 
 
 @pytest.fixture
@@ -37,11 +43,4 @@ async def redis_url(redis_session: RedisServer) -> AsyncIterator[str]:
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A server of the test's own, which it may stop and start."""
-    binary = redis_server_binary()
-    if binary is None:
-        skip_or_fail("redis-server not found (Debian: apt-get install redis-server)")
-    server = start_redis(binary)
-    try:
-        yield server
-    finally:
-        stop_redis(server)
+    yield from _redis()
