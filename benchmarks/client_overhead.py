@@ -79,7 +79,10 @@ async def measure(base: str, calls: int) -> None:
     )
     try:
         cost = await per_call_cpu(lambda: http.request("GET", PATH), calls)
-        print(f"| ProviderHTTP (gateway: breaker, limits, deadline, errors) | {cost:.0f} µs |")
+        print(
+            "| ProviderHTTP (breaker, limits, deadline, errors; requests straight to the "
+            f"transport) | {cost:.0f} µs |"
+        )
     finally:
         await http.aclose()
 

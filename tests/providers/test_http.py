@@ -933,6 +933,7 @@ def test_request_urls_match_what_httpx_would_build(
     """ProviderHTTP builds one absolute URL itself (cheaper); it must be httpx's URL exactly."""
     settings = ProviderSettings(name="stripe", base_url=base, api_key="k")
     http = ProviderHTTP(settings, auth_headers={}, error_parser=json_error_parser(("error",)))
-    expected = http.client.build_request("GET", path, params=params).url
+    with httpx.Client(base_url=base) as client:
+        expected = client.build_request("GET", path, params=params).url
 
     assert httpx.URL(http._absolute(path, params)) == expected

@@ -292,7 +292,7 @@ async def test_wrong_key_is_auth_and_never_retried(
 
 async def test_adapter_authenticates_with_the_token_scheme(adapter: FirstOfficerAdapter) -> None:
     """FirstOfficer's own scheme; the simulator tests cover Basic as well."""
-    assert adapter.http.client.headers["authorization"] == f'Token token="{KEY}"'
+    assert adapter.http.headers["authorization"] == f'Token token="{KEY}"'
     [[record]] = await adapter.lookup(Lookup.ID, ["1340573"])
     assert record.id == "1340573"
 

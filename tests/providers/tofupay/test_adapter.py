@@ -63,7 +63,7 @@ def test_adapter_keeps_the_protocol() -> None:
     assert made.capabilities.batch_size(Lookup.EMAIL) == 1
     assert made.capabilities.writable_fields == {"email", "description", "metadata"}
     assert KEY not in repr(made)
-    assert "Stripe-Version" not in made.http.client.headers
+    assert "Stripe-Version" not in made.http.headers
 
 
 async def test_lookup_by_id_maps_the_legacy_object(app: Starlette, adapter: TofupayAdapter) -> None:
