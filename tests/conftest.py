@@ -88,14 +88,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def index_url(request: pytest.FixtureRequest) -> str:
-    """The URL of an empty identity index database, per backend (in-memory SQLite; a fresh
-    schema on the session's PostgreSQL)."""
-    from gateway.index.engine import MEMORY_URL
+async def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty identity index database, per backend (a SQLite file, as the
+    embedded default keeps it; a fresh schema on the session's PostgreSQL). In-memory SQLite,
+    the sandbox's, is what the gateway harness runs on."""
     from tests.servers import reset_postgres
 
     if request.param == "sqlite":
-        return MEMORY_URL
+        return f"sqlite+aiosqlite:///{tmp_path / 'index.sqlite3'}"
     server = request.getfixturevalue("postgres_server")
     await reset_postgres(server.url)
     url: str = server.url

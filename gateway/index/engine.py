@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,8 +28,10 @@ __all__ = [
     "INDEX_ERRORS",
     "INDEX_FILE",
     "MEMORY_URL",
+    "FileReader",
     "IndexUnavailable",
     "data_dir",
+    "file_reader",
     "index_url",
     "make_engine",
     "parse_url",
@@ -132,6 +136,46 @@ def make_engine(url: str | URL) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class FileReader:
+    """A SQLite file's blocking read side: a plain engine and the threads that use it."""
+
+    engine: sa.Engine
+    threads: ThreadPoolExecutor
+
+    def close(self) -> None:
+        self.threads.shutdown(wait=True)
+        self.engine.dispose()
+
+
+READ_THREADS: Final = 4
+
+
+def file_reader(url: str | URL) -> FileReader | None:
+    """Blocking reads for a SQLite file (``None`` for anything else): the stdlib driver on a
+    few threads of their own, each read one hand-off (gateway/index/store.py). Reader
+    connections are query-only; the file is in WAL mode already (the writer set it)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or _memory(parsed):
+        return None
+    engine = sa.create_engine(
+        parsed.set(drivername="sqlite"),
+        pool_size=READ_THREADS,
+        connect_args={"check_same_thread": False},
+    )
+    sa.event.listen(engine, "connect", _reader_pragmas)
+    return FileReader(engine, ThreadPoolExecutor(READ_THREADS, thread_name_prefix="index-read"))
+
+
+def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA query_only = ON")
+    finally:
+        cursor.close()
 
 
 _WAL_ATTEMPTS: Final = 100

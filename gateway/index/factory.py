@@ -9,7 +9,7 @@ from sqlalchemy.engine import URL
 
 from gateway.config import IdentitySettings, Settings
 from gateway.index.components import DEFAULT_LIMIT
-from gateway.index.engine import make_engine, running_index_url
+from gateway.index.engine import file_reader, make_engine, running_index_url
 from gateway.index.migrate import upgrade
 from gateway.index.store import SQLIndex
 
@@ -32,7 +32,13 @@ async def open_index(
     except BaseException:
         await engine.dispose()
         raise
-    return SQLIndex(engine, settings, max_component=max_component, clock=clock)
+    return SQLIndex(
+        engine,
+        settings,
+        max_component=max_component,
+        clock=clock,
+        reader=file_reader(url),
+    )
 
 
 async def open_configured_index(settings: Settings) -> SQLIndex:

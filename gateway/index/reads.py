@@ -1,13 +1,18 @@
-"""Reading customers back out of the index's tables: rows to :class:`IndexedCustomer`."""
+"""Reading customers back out of the index's tables: rows to :class:`IndexedCustomer`.
+
+Plain (blocking) functions on a SQLAlchemy ``Connection``: the index runs each whole read in
+one go, on a thread for a SQLite file, or through ``sa.Connection.run_sync`` otherwise
+(gateway/index/store.py), so a lookup costs one hand-off, not one per statement.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.identity.overrides import Override, OverrideKind
 from gateway.identity.resolver import MatchEdge, MatchRule
@@ -22,37 +27,87 @@ from gateway.index.tables import (
     edges,
     override_records,
     overrides,
+    record_keys,
     records,
 )
 from gateway.model import CustomerRecord, RecordRef
 
 __all__ = [
+    "customer_by_id",
+    "customer_holding",
+    "customers_with_email",
+    "customers_with_key",
     "load_customers",
     "load_overrides",
     "load_records",
     "overrides_naming",
+    "overrides_of",
+    "page_rows",
     "resolve_alias",
 ]
 
 
-async def resolve_alias(conn: AsyncConnection, customer_id: str) -> str:
+# Built once: a statement made afresh per read costs SQLAlchemy more than SQLite's work on it
+# (~100 us against ~5); these are compiled once and only their parameters change.
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+_ALIAS_OF = sa.select(aliases.c.id).where(aliases.c.old_id == sa.bindparam("old_id"))
+_CUSTOMERS = sa.select(customers).where(customers.c.id.in_(_IDS))
+_MEMBERS = sa.select(
+    records.c.customer_id, records.c.provider, records.c.record_id, records.c.snapshot
+).where(records.c.customer_id.in_(_IDS), records.c.deleted.is_(False))
+_EDGES = sa.select(edges).where(edges.c.customer_id.in_(_IDS)).order_by(edges.c.position)
+_CONFLICTS = (
+    sa.select(conflicts.c.customer_id, conflicts.c.data)
+    .where(conflicts.c.customer_id.in_(_IDS))
+    .order_by(conflicts.c.position)
+)
+_ALIASES = sa.select(aliases.c.id, aliases.c.old_id).where(aliases.c.id.in_(_IDS))
+_WITH_EMAIL = sa.select(records.c.customer_id).where(
+    records.c.email == sa.bindparam("email"), records.c.deleted.is_(False)
+)
+_WITH_KEY = (
+    sa.select(records.c.customer_id)
+    .join(
+        record_keys,
+        sa.and_(
+            record_keys.c.provider == records.c.provider,
+            record_keys.c.record_id == records.c.record_id,
+        ),
+    )
+    .where(
+        record_keys.c.namespace == sa.bindparam("namespace"),
+        record_keys.c.value == sa.bindparam("value"),
+        records.c.deleted.is_(False),
+    )
+)
+_HOLDING = sa.select(records.c.customer_id).where(
+    records.c.provider == sa.bindparam("provider"),
+    records.c.record_id == sa.bindparam("record_id"),
+    records.c.deleted.is_(False),
+)
+
+
+def resolve_alias(conn: sa.Connection, customer_id: str) -> str:
     """The live id ``customer_id`` names: itself, or the customer it was merged into."""
-    query = sa.select(aliases.c.id).where(aliases.c.old_id == customer_id)
-    return (await conn.execute(query)).scalar_one_or_none() or customer_id
+    return conn.execute(_ALIAS_OF, {"old_id": customer_id}).scalar_one_or_none() or customer_id
 
 
-async def load_customers(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, IndexedCustomer]:
+def load_customers(conn: sa.Connection, ids: Iterable[str]) -> dict[str, IndexedCustomer]:
     """The live customers among ``ids``, with members, edges, conflicts and aliases."""
     out: dict[str, IndexedCustomer] = {}
     for chunk in batched(sorted(set(ids))):
-        rows = (await conn.execute(sa.select(customers).where(customers.c.id.in_(chunk)))).all()
+        rows = conn.execute(_CUSTOMERS, {"ids": chunk}).all()
         if not rows:
             continue
-        found = [row.id for row in rows]
-        members, snapshots = await _members(conn, found)
-        explained = await _edges(conn, found)
-        guardrails = await _conflicts(conn, found)
-        merged = await _aliases(conn, found)
+        found = {"ids": [row.id for row in rows]}
+        members, snapshots = _members(conn.execute(_MEMBERS, found))
+        explained = _edges(conn.execute(_EDGES, found))
+        guardrails: dict[str, list[Conflict]] = defaultdict(list)
+        for customer_id, data in conn.execute(_CONFLICTS, found):
+            guardrails[customer_id].append(load_conflict(data))
+        merged: dict[str, list[str]] = defaultdict(list)
+        for customer_id, old_id in conn.execute(_ALIASES, found):
+            merged[customer_id].append(old_id)
         for row in rows:
             out[row.id] = IndexedCustomer(
                 id=row.id,
@@ -67,42 +122,36 @@ async def load_customers(conn: AsyncConnection, ids: Iterable[str]) -> dict[str,
     return out
 
 
-async def load_records(
-    conn: AsyncConnection, refs: Sequence[RecordRef]
-) -> dict[RecordRef, CustomerRecord]:
+def load_records(conn: sa.Connection, refs: Sequence[RecordRef]) -> dict[RecordRef, CustomerRecord]:
     """The stored snapshots of ``refs`` (deleted ones included, marked deleted)."""
     out: dict[RecordRef, CustomerRecord] = {}
     for chunk in batched(refs):
         query = sa.select(records.c.snapshot).where(
             ref_in(records.c.provider, records.c.record_id, chunk)
         )
-        for snapshot in (await conn.execute(query)).scalars():
+        for snapshot in (conn.execute(query)).scalars():
             record = load_record(snapshot)
             out[record.ref] = record
     return out
 
 
-async def _members(
-    conn: AsyncConnection, ids: list[str]
+def _members(
+    rows: Iterable[Sequence[Any]],
 ) -> tuple[Mapping[str, list[RecordRef]], Mapping[str, dict[RecordRef, CustomerRecord]]]:
-    """Each customer's live member refs and their stored snapshots, in one query (reads then
+    """Each customer's live member refs and their stored snapshots, from one query (reads then
     compare fresh records against the snapshots without a second round trip)."""
-    query = sa.select(
-        records.c.customer_id, records.c.provider, records.c.record_id, records.c.snapshot
-    ).where(records.c.customer_id.in_(ids), records.c.deleted.is_(False))
     refs: dict[str, list[RecordRef]] = defaultdict(list)
     snapshots: dict[str, dict[RecordRef, CustomerRecord]] = defaultdict(dict)
-    for customer_id, provider, record_id, snapshot in await conn.execute(query):
+    for customer_id, provider, record_id, snapshot in rows:
         ref = RecordRef(provider, record_id)
         refs[customer_id].append(ref)
         snapshots[customer_id][ref] = load_record(snapshot)
     return refs, snapshots
 
 
-async def _edges(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[MatchEdge]]:
-    query = sa.select(edges).where(edges.c.customer_id.in_(ids)).order_by(edges.c.position)
+def _edges(rows: Iterable[sa.Row[Any]]) -> Mapping[str, list[MatchEdge]]:
     out: dict[str, list[MatchEdge]] = defaultdict(list)
-    for row in await conn.execute(query):
+    for row in rows:
         out[row.customer_id].append(
             MatchEdge(
                 rule=MatchRule(row.rule),
@@ -115,44 +164,24 @@ async def _edges(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[Mat
     return out
 
 
-async def _conflicts(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[Conflict]]:
-    query = (
-        sa.select(conflicts.c.customer_id, conflicts.c.data)
-        .where(conflicts.c.customer_id.in_(ids))
-        .order_by(conflicts.c.position)
-    )
-    out: dict[str, list[Conflict]] = defaultdict(list)
-    for customer_id, data in await conn.execute(query):
-        out[customer_id].append(load_conflict(data))
-    return out
-
-
-async def _aliases(conn: AsyncConnection, ids: list[str]) -> Mapping[str, list[str]]:
-    query = sa.select(aliases.c.id, aliases.c.old_id).where(aliases.c.id.in_(ids))
-    out: dict[str, list[str]] = defaultdict(list)
-    for customer_id, old_id in await conn.execute(query):
-        out[customer_id].append(old_id)
-    return out
-
-
-async def overrides_naming(conn: AsyncConnection, refs: Sequence[RecordRef]) -> list[Override]:
+def overrides_naming(conn: sa.Connection, refs: Sequence[RecordRef]) -> list[Override]:
     """Every override naming any of ``refs``, oldest first."""
     ids: set[int] = set()
     for chunk in batched(refs):
         query = sa.select(override_records.c.override_id).where(
             ref_in(override_records.c.provider, override_records.c.record_id, chunk)
         )
-        ids.update((await conn.execute(query)).scalars())
-    return await load_overrides(conn, ids)
+        ids.update((conn.execute(query)).scalars())
+    return load_overrides(conn, ids)
 
 
-async def load_overrides(conn: AsyncConnection, ids: set[int]) -> list[Override]:
+def load_overrides(conn: sa.Connection, ids: set[int]) -> list[Override]:
     """Overrides by id, oldest first (then in the order they were stored)."""
     found: list[tuple[datetime, int, Override]] = []
     for chunk in batched(sorted(ids)):
-        rows = (await conn.execute(sa.select(overrides).where(overrides.c.id.in_(chunk)))).all()
+        rows = (conn.execute(sa.select(overrides).where(overrides.c.id.in_(chunk)))).all()
         named = (
-            await conn.execute(
+            conn.execute(
                 sa.select(override_records)
                 .where(override_records.c.override_id.in_(chunk))
                 .order_by(override_records.c.override_id, override_records.c.position)
@@ -165,3 +194,49 @@ async def load_overrides(conn: AsyncConnection, ids: set[int]) -> list[Override]
             override = Override(OverrideKind(row.kind), refs, row.reason, row.actor, row.at)
             found.append((row.at, row.id, override))
     return [override for _, _, override in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def customer_by_id(conn: sa.Connection, customer_id: str) -> IndexedCustomer | None:
+    """The live customer ``customer_id`` names, following an alias."""
+    live = resolve_alias(conn, customer_id)
+    return load_customers(conn, [live]).get(live)
+
+
+def customer_holding(conn: sa.Connection, ref: RecordRef) -> IndexedCustomer | None:
+    """The customer the live record ``ref`` belongs to."""
+    found = conn.execute(_HOLDING, {"provider": ref.provider, "record_id": ref.id})
+    customer_id = found.scalar_one_or_none()
+    if customer_id is None:
+        return None
+    return load_customers(conn, [customer_id]).get(customer_id)
+
+
+def customers_with_email(conn: sa.Connection, email: str) -> list[IndexedCustomer]:
+    """The customers holding a live record with the matching-form ``email``, by id."""
+    return _customers_among(conn, conn.execute(_WITH_EMAIL, {"email": email}).scalars())
+
+
+def customers_with_key(conn: sa.Connection, namespace: str, value: str) -> list[IndexedCustomer]:
+    """The customers holding a live record with the link key ``namespace``/``value``, by id."""
+    found = conn.execute(_WITH_KEY, {"namespace": namespace, "value": value})
+    return _customers_among(conn, found.scalars())
+
+
+def _customers_among(conn: sa.Connection, ids: Iterable[str | None]) -> list[IndexedCustomer]:
+    found = load_customers(conn, {c for c in ids if c is not None})
+    return [found[i] for i in sorted(found)]
+
+
+def page_rows(
+    conn: sa.Connection, query: sa.Select[Any], first: int
+) -> tuple[Sequence[sa.Row[Any]], dict[str, IndexedCustomer]]:
+    """A page's ``first + 1`` ordered rows and the customers of its first ``first``."""
+    rows = conn.execute(query).all()
+    return rows, load_customers(conn, [row.id for row in rows[:first]])
+
+
+def overrides_of(conn: sa.Connection, refs: Sequence[RecordRef] | None) -> list[Override]:
+    """Every override (``refs`` None) or those naming any of ``refs``."""
+    if refs is None:
+        return load_overrides(conn, set(conn.execute(sa.select(overrides.c.id)).scalars()))
+    return overrides_naming(conn, refs)
