@@ -1,14 +1,15 @@
 """Customers answered from the identity index: who from the index, what fresh from providers.
 
 Every member record is fetched by its provider's own id, all customers of a request in one
-concurrent wave (the dataloaders batch them per provider). What the fetch shows changed about
-who a record is (a new email, a link removed, a record gone) is fed back to the index first
-(read-repair), and a customer whose membership that changed is read again from the index.
+concurrent wave (the dataloaders batch them per provider; a provider whose list filters by
+creation time answers most of them with one listing, :mod:`gateway.core.windows`). What the
+fetch shows changed about who a record is (a new email, a link removed, a record gone) is fed
+back to the index first (read-repair), and a customer whose membership that changed is read
+again from the index.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from gateway.config import IdentitySettings
@@ -16,10 +17,11 @@ from gateway.core.context import RequestContext
 from gateway.core.found import FoundCustomer
 from gateway.core.graph import IdentityGraph
 from gateway.core.loaders import LookupResult
+from gateway.core.windows import load_by_id
 from gateway.errors import ProviderError, ProviderFailed
 from gateway.identity import assemble
 from gateway.index import IndexedCustomer
-from gateway.model import CustomerRecord, Lookup, RecordRef
+from gateway.model import CustomerRecord, RecordRef
 
 __all__ = ["from_index"]
 
@@ -66,15 +68,19 @@ async def _fetch(
         [ref for ref in c.members if ref.provider in ctx.adapters] if c is not None else []
         for c in customers
     ]
-    flat = [ref for members in refs for ref in members]
-    outcomes = iter(
-        await asyncio.gather(*(ctx.loaders.load(r.provider, Lookup.ID, r.id) for r in flat))
-    )
+    created = {
+        ref: snapshot.created_at
+        for c in customers
+        if c is not None
+        for ref, snapshot in c.snapshots.items()
+        if snapshot.created_at is not None
+    }
+    outcomes = await load_by_id(ctx, [ref for members in refs for ref in members], created)
     out: list[_Fetched] = []
     for members in refs:
         found = _Fetched()
         for ref in members:
-            _collect(found, ref, next(outcomes))
+            _collect(found, ref, outcomes[ref])
         ctx.note_degraded(found.errors)
         out.append(found)
     return out

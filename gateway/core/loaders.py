@@ -14,6 +14,7 @@ refresh it), so one request can mix fresh and cached root fields without one bat
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -63,7 +64,9 @@ class _LookupLoader(DataLoader[str, LookupResult]):
         self.placeholders = placeholders
         self.records = cache if cache is not None and cache.enabled(adapter.name) else None
         self.fresh = fresh
-        super().__init__()
+        self.answers: dict[str, asyncio.Future[LookupResult]] = {}
+        """The request's answers (and loads under way) by cache key: the loader's own cache."""
+        super().__init__(cache_map=self.answers)
 
     def get_cache_key(self, key: str) -> str:
         return cache_key(self.by, key, self.placeholders)
@@ -123,6 +126,16 @@ class Loaders:
         if fresh not in self._sets:
             self._sets[fresh] = self._build(fresh=fresh)
         return self._sets[fresh]
+
+    def uncached(self, provider: str) -> bool:
+        """Whether no record cache stands between this request's loads and ``provider`` (every
+        load there is a call), so answers found another way cannot bypass what it would do."""
+        return self.cache is None or not self.cache.enabled(provider)
+
+    def holds(self, provider: str, by: Lookup, value: str) -> bool:
+        """Whether this request already has (or is fetching) the answer for ``value``."""
+        loader = self._loaders.get((provider, by))
+        return loader is not None and loader.get_cache_key(value) in loader.answers
 
     def providers_for(self, by: Lookup) -> list[str]:
         return [name for (name, kind) in self._loaders if kind is by]

@@ -25,10 +25,16 @@ from gateway.telemetry.upstream import NO_TELEMETRY, UpstreamTelemetry
 _T = TypeVar("_T")
 
 JSON_ERROR_PARSER: Final = json_error_parser(("error", "message"))
-
-_LABELLED: Final = {"list_page": "list", "create": "create", "update": "update", "delete": "delete"}
-"""Adapter methods whose upstream calls carry the method's kind as their ``lookup`` label."""
 """Reads ``{"error": {"message", "code"|"type"}}``, the Stripe-style shape several providers use."""
+
+_LABELLED: Final = {
+    "list_page": "list",
+    "created_between": "list",
+    "create": "create",
+    "update": "update",
+    "delete": "delete",
+}
+"""Adapter methods whose upstream calls carry the method's kind as their ``lookup`` label."""
 
 
 async def gather_all(calls: Iterable[Awaitable[_T]]) -> list[_T]:

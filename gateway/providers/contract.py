@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from gateway.model import (
@@ -42,6 +43,9 @@ class Capabilities:
     """Names of :class:`CustomerWrite` fields the provider can store."""
     change_feed: bool = False
     """The adapter implements :class:`ChangeFeed` (the provider lists customer events)."""
+    created_window: bool = False
+    """The adapter implements :class:`CreatedWindow` (its customer list filters by creation
+    time), so many records known to lie in one creation window can be read in one call."""
 
     def batch_size(self, lookup: Lookup) -> int:
         return self.batch_sizes.get(lookup, 1)
@@ -89,6 +93,23 @@ class ChangeFeed(Protocol):
     async def events(self, cursor: str | None, limit: int) -> EventPage:
         """Customer events after ``cursor`` (from the oldest still listed when ``None``),
         oldest first, at most ``limit``."""
+        ...
+
+
+@runtime_checkable
+class CreatedWindow(Protocol):
+    """A provider's customer list filtered by creation time; adapters with
+    ``capabilities.created_window`` implement it.
+
+    A record's creation time never changes, so records whose creation times are known (the
+    identity index keeps them) can be read in one listing of the window they lie in instead of
+    one call each."""
+
+    async def created_between(
+        self, start: datetime, end: datetime, limit: int
+    ) -> tuple[list[CustomerRecord], bool]:
+        """Live customers created from ``start`` to ``end`` (both included), at most ``limit``
+        in one call; and whether that is all of them (``False``: more were left unlisted)."""
         ...
 
 

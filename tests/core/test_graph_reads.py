@@ -1,4 +1,5 @@
-"""Reads from the identity index: who from the index, each member record fetched once by id.
+"""Reads from the identity index: who from the index, each member record fetched once by id
+(Stripe's, three or more at once, with one listing of their creation window).
 
 End to end through the GraphQL API on the five simulators, with the index in memory and the
 background sync backfilling it (``gateway_harness(graph=True, sync=True)``).
@@ -6,19 +7,22 @@ background sync backfilling it (``gateway_harness(graph=True, sync=True)``).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from gateway.config import Settings, SyncSettings, sandbox_settings
+from gateway.config import Settings, SyncSettings, sandbox_settings, tune
 from gateway.identity import encode_customer_id
 from gateway.index import IndexedCustomer, PageQuery, open_index
 from gateway.model import CustomerRecord, RecordRef
 from gateway.providers.registry import BY_NAME
+from gateway.sandbox.base import LoggedRequest
 from gateway.sandbox.dataset import Dataset
 from gateway.sandbox.faults import Faults
 from tests.conftest import GatewayHarness, gateway_harness
@@ -64,6 +68,24 @@ async def synced(small_dataset: Dataset, index_url: str) -> AsyncIterator[Gatewa
             yield harness
     finally:
         await index.aclose()
+
+
+@contextlib.asynccontextmanager
+async def stripe_api(harness: GatewayHarness) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the Stripe simulator itself (changes the gateway does not see)."""
+    transport = httpx.ASGITransport(app=harness.simulators["stripe"])
+    auth = (BY_NAME["stripe"].sandbox_key, "")
+    async with httpx.AsyncClient(transport=transport, base_url="http://stripe", auth=auth) as c:
+        yield c
+
+
+def reads(harness: GatewayHarness, provider: str) -> list[LoggedRequest]:
+    """``provider``'s upstream calls, the sync's event polls left out."""
+    return [call for call in harness.calls(provider) if call.path != "/v1/events"]
+
+
+def is_window(call: LoggedRequest) -> bool:
+    return call.path == "/v1/customers" and "created%5Bgte%5D=" in call.query
 
 
 async def customers(harness: GatewayHarness) -> list[IndexedCustomer]:
@@ -141,25 +163,121 @@ async def test_the_id_stays_when_the_anchor_provider_is_down(synced: GatewayHarn
     assert refs(found) == {ref for ref in customer.members if ref.provider != "stripe"}
 
 
-async def test_a_page_costs_at_most_one_call_per_member_record(synced: GatewayHarness) -> None:
+async def test_a_page_lists_stripe_once_and_reads_every_other_record_by_id(
+    synced: GatewayHarness,
+) -> None:
     body = await synced.query(PAGE, {"first": 50})
 
     edges = body["data"]["customers"]["edges"]
     members = [ref for edge in edges for ref in refs(edge["node"])]
     assert len({edge["node"]["id"] for edge in edges}) == len(edges) == 40  # every customer once
-    assert sum(synced.read_counts().values()) == len(members)
+    # 124 member records, 37 of them Stripe's: 124 calls by id before, 88 now.
+    assert (len(members), per_provider(tuple(members))["stripe"]) == (124, 37)
+    assert synced.read_counts() == {**per_provider(tuple(members)), "stripe": 1}
+    assert sum(synced.read_counts().values()) == 88
+    [window] = reads(synced, "stripe")
+    assert is_window(window) and "limit=100" in window.query
 
 
-async def test_a_20_entity_batch_costs_at_most_one_call_per_member_record(
+async def test_a_20_entity_batch_costs_one_call_per_member_record(
     synced: GatewayHarness,
 ) -> None:
+    """Each representation is resolved on its own (one index read, one customer), so none has
+    the three Stripe records a creation window needs: every record is read by id."""
     chosen = (await customers(synced))[:20]
     representations = [{"__typename": "Customer", "id": c.id} for c in chosen]
 
     body = await synced.query(ENTITIES, {"r": representations})
 
     assert [e["id"] for e in body["data"]["_entities"]] == [c.id for c in chosen]
-    assert sum(synced.read_counts().values()) == sum(len(c.members) for c in chosen)
+    members = tuple(ref for c in chosen for ref in c.members)
+    assert synced.read_counts() == per_provider(members)
+    assert not any(is_window(call) for call in reads(synced, "stripe"))
+
+
+async def test_fewer_than_three_stripe_records_are_read_by_id(synced: GatewayHarness) -> None:
+    chosen = [c for c in await customers(synced) if "stripe" in per_provider(c.members)][:2]
+    representations = [{"__typename": "Customer", "id": c.id} for c in chosen]
+
+    body = await synced.query(ENTITIES, {"r": representations})
+
+    assert [e["id"] for e in body["data"]["_entities"]] == [c.id for c in chosen]
+    stripe = sorted(
+        f"/v1/customers/{r.id}" for c in chosen for r in c.members if r.provider == "stripe"
+    )
+    assert sorted(call.path for call in reads(synced, "stripe")) == stripe
+
+
+async def test_a_record_deleted_after_the_sync_costs_the_window_and_one_read_by_id(
+    synced: GatewayHarness,
+) -> None:
+    customer = next(
+        c
+        for c in await customers(synced)
+        if len(per_provider(c.members)) > 1 and "stripe" in per_provider(c.members)
+    )
+    (gone,) = [ref for ref in customer.members if ref.provider == "stripe"]
+    async with stripe_api(synced) as stripe:
+        assert (await stripe.delete(f"/v1/customers/{gone.id}")).status_code == 200
+    synced.reset_calls()
+
+    body = await synced.query(PAGE, {"first": 50})
+
+    nodes = {e["node"]["id"]: e["node"] for e in body["data"]["customers"]["edges"]}
+    assert refs(nodes[customer.id]) == set(customer.members) - {gone}
+    window, by_id = reads(synced, "stripe")
+    assert is_window(window) and by_id.path == f"/v1/customers/{gone.id}"
+
+
+async def test_a_failed_window_falls_back_to_reads_by_id(synced: GatewayHarness) -> None:
+    expected = await synced.query(PAGE, {"first": 50})
+    synced.reset_calls()
+    synced.set_faults("stripe", Faults(next_statuses=[400]))
+
+    body = await synced.query(PAGE, {"first": 50})
+
+    assert body["data"] == expected["data"]
+    assert "extensions" not in body or not body["extensions"].get("degradedProviders")
+    window, *by_id = reads(synced, "stripe")
+    assert is_window(window) and window.status == 400
+    stripe = {r for e in body["data"]["customers"]["edges"] for r in refs(e["node"])}
+    assert sorted(call.path for call in by_id) == sorted(
+        f"/v1/customers/{r.id}" for r in stripe if r.provider == "stripe"
+    )
+
+
+async def test_stripe_down_degrades_the_page_and_names_it(synced: GatewayHarness) -> None:
+    synced.set_faults("stripe", Faults(outage=True))
+
+    body = await synced.query(PAGE, {"first": 50})
+
+    assert [d["provider"] for d in body["extensions"]["degradedProviders"]] == ["stripe"]
+    [error] = body["errors"]  # the one error naming the failed provider, as without windows
+    assert error["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
+    assert error["extensions"]["provider"] == "stripe"
+    nodes = [e["node"] for e in body["data"]["customers"]["edges"]]
+    assert nodes and all(r["provider"] != "stripe" for n in nodes for r in n["externalIds"])
+
+
+async def test_with_stripes_record_cache_on_no_window_is_listed(
+    small_dataset: Dataset,
+) -> None:
+    """Cached reads answer by id from the cache (a window would be a call for nothing), and a
+    fresh read must refresh it, which only the reads by id do."""
+    providers = {**QUIET.providers, "stripe": tune(QUIET.providers["stripe"], cache_ttl=60)}
+    async with gateway_harness(
+        small_dataset, replace(QUIET, providers=providers), graph=True, sync=True
+    ) as harness:
+        await harness.synced()
+        harness.reset_calls()
+
+        await harness.query(PAGE, {"first": 50})
+        first = reads(harness, "stripe")
+        harness.reset_calls()
+        await harness.query(PAGE, {"first": 50})
+
+        assert len(first) == 37 and not any(is_window(call) for call in first)
+        assert reads(harness, "stripe") == []
 
 
 async def test_pages_follow_cursors_without_repeats_and_filter_and_order(
@@ -273,13 +391,8 @@ async def test_a_lookup_reads_the_snapshots_with_the_customer_and_still_repairs(
     assert set(customer.snapshots) == set(customer.members)
     assert customer.snapshots == await index.records(list(customer.members))
     moved = "moved.away@example.org"
-    transport = httpx.ASGITransport(app=synced.simulators["stripe"])
-    async with httpx.AsyncClient(transport=transport, base_url="http://stripe") as client:
-        answer = await client.post(
-            f"/v1/customers/{stripe.id}",
-            data={"email": moved},
-            auth=(BY_NAME["stripe"].sandbox_key, ""),
-        )
+    async with stripe_api(synced) as client:
+        answer = await client.post(f"/v1/customers/{stripe.id}", data={"email": moved})
         assert answer.status_code == 200
     asked: list[Sequence[RecordRef]] = []
     records = index.records

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.config import IdentitySettings
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import Address, CustomerWrite, Lookup, Money
-from gateway.providers.contract import ProviderAdapter
+from gateway.providers.contract import CreatedWindow, ProviderAdapter
 from gateway.providers.notices import collect_notices
 from gateway.providers.stripe.adapter import (
     SEARCH,
@@ -213,6 +213,44 @@ async def test_list_page_walks_every_customer(app: Starlette, adapter: StripeAda
     assert parse_qs(_log(app)[1].query) == {"limit": ["7"], "starting_after": [seen[6]]}
     await adapter.list_page(None, 500)
     assert parse_qs(_log(app)[-1].query) == {"limit": ["100"]}
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def test_a_creation_window_is_one_list_call(app: Starlette, adapter: StripeAdapter) -> None:
+    assert adapter.capabilities.created_window and isinstance(adapter, CreatedWindow)
+
+    found, complete = await adapter.created_between(_at(T0 + 3), _at(T0 + 7.5), 100)
+
+    # Both ends included, the end widened to a whole second; newest first; one call.
+    assert [r.id for r in found] == [f"cus_P{i:02d}" for i in range(8, 2, -1)]
+    assert complete
+    [call] = _log(app)
+    assert (call.method, call.path) == ("GET", "/v1/customers")
+    assert parse_qs(call.query) == {
+        "created[gte]": [str(T0 + 3)],
+        "created[lte]": [str(T0 + 8)],
+        "limit": ["100"],
+    }
+
+
+async def test_a_creation_window_longer_than_the_limit_is_incomplete(
+    app: Starlette, adapter: StripeAdapter
+) -> None:
+    found, complete = await adapter.created_between(_at(T0), _at(T0 + 500), 4)
+    assert [r.id for r in found] == ["cus_ADA000000000001", "cus_TWIN2", "cus_TWIN1", "cus_P14"]
+    assert not complete
+    await adapter.created_between(_at(T0), _at(T0 + 500), 500)
+    assert [parse_qs(e.query)["limit"] for e in _log(app)] == [["4"], ["100"]]
+
+
+async def test_a_failed_creation_window_raises(app: Starlette, adapter: StripeAdapter) -> None:
+    simulator_state(app).set_faults(Faults(next_statuses=[400]))
+    with pytest.raises(ProviderError) as info:
+        await adapter.created_between(_at(T0), _at(T0 + 10), 100)
+    assert info.value.kind is ErrorKind.BAD_REQUEST
 
 
 async def test_create_update_delete(app: Starlette, adapter: StripeAdapter) -> None:

@@ -62,6 +62,8 @@ def test_adapter_keeps_the_protocol() -> None:
     assert made.capabilities.lookups == {Lookup.ID, Lookup.EMAIL}
     assert made.capabilities.batch_size(Lookup.EMAIL) == 1
     assert made.capabilities.writable_fields == {"email", "description", "metadata"}
+    # Tofupay documents only ``limit`` for its list: no ``created`` filter to window with.
+    assert not made.capabilities.created_window
     assert KEY not in repr(made)
     assert "Stripe-Version" not in made.http.headers
 
