@@ -115,10 +115,11 @@ class CustomerRecord:
     details: RecordDetails | None = None
     """The provider's own typed fields (see each provider's ``details`` module)."""
     deleted: bool = False
+    ref: RecordRef = field(init=False, repr=False, compare=False)
+    """``(provider, id)``, made once: merges and loaders key everything by it."""
 
-    @property
-    def ref(self) -> RecordRef:
-        return RecordRef(self.provider, self.id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", RecordRef(self.provider, self.id))
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -97,7 +97,9 @@ async def _after_window(
         # The by-id loads below answer instead, and report the provider if it still fails.
         logger.info("%s: creation window not listed (%s); reading by id", provider, exc.kind)
     else:
-        ctx.loaders.prime(records)
+        # Only the records asked for: the rest of the window is no answer this read needs.
+        wanted = set(refs)
+        ctx.loaders.prime([record for record in records if record.ref in wanted])
         if not complete:
             logger.debug("%s: creation window longer than %d records", provider, limit)
     return await _loads(ctx, refs)

@@ -66,8 +66,10 @@ class _Rule:
     segments: tuple[_Segment, ...]
 
 
+@lru_cache(maxsize=4096)
 def is_stripe_customer_id(value: str) -> bool:
-    """True for ``cus_<alphanumerics>`` that is not a ChartMogul ``cus_<uuid>``."""
+    """True for ``cus_<alphanumerics>`` that is not a ChartMogul ``cus_<uuid>`` (kept: every
+    record of a page asks this of the same few ids, and parsing a UUID is not free)."""
     if not _STRIPE_ID.fullmatch(value):
         return False
     try:

@@ -141,11 +141,35 @@ def rank_records(
     field: str, records: Sequence[CustomerRecord], settings: IdentitySettings
 ) -> list[CustomerRecord]:
     """All records, best source for ``field`` first: priority, newest, smallest id."""
-    order = provider_order(field, settings)
+    return _by_priority(provider_order(field, settings), _by_age(records))
+
+
+def _by_age(records: Sequence[CustomerRecord]) -> list[CustomerRecord]:
+    """Newest first, equal times by id: the order within one provider's priority."""
     ranked = sorted(records, key=lambda r: r.ref)
     ranked.sort(key=_created, reverse=True)  # stable: equal times keep the id order
-    ranked.sort(key=lambda r: provider_rank(r.provider, order))
     return ranked
+
+
+def _by_priority(order: tuple[str, ...], by_age: list[CustomerRecord]) -> list[CustomerRecord]:
+    return sorted(by_age, key=lambda r: provider_rank(r.provider, order))  # stable: age kept
+
+
+class _Rankings:
+    """One customer's records ranked per field, sorted once per distinct provider order (most
+    fields share the default one)."""
+
+    def __init__(self, records: Sequence[CustomerRecord], settings: IdentitySettings) -> None:
+        self._by_age = _by_age(records)
+        self._settings = settings
+        self._ranked: dict[tuple[str, ...], list[CustomerRecord]] = {}
+
+    def __call__(self, field: str) -> list[CustomerRecord]:
+        order = provider_order(field, self._settings)
+        ranked = self._ranked.get(order)
+        if ranked is None:
+            ranked = self._ranked[order] = _by_priority(order, self._by_age)
+        return ranked
 
 
 def field_value(field: str, record: CustomerRecord, settings: IdentitySettings) -> FieldData | None:
@@ -187,10 +211,11 @@ def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Su
     """Pick every unified field's value and list the disagreements."""
     chosen: dict[str, FieldValue] = {}
     conflicts: list[Conflict] = []
+    ranked = _Rankings(records, settings)
     for field in FIELDS:
         present = [
             (record.ref, value)
-            for record in rank_records(field, records, settings)
+            for record in ranked(field)
             if (value := field_value(field, record, settings)) is not None
         ]
         if not present:
@@ -210,16 +235,17 @@ def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Su
     return Survivorship(
         fields=MappingProxyType(chosen),
         conflicts=tuple(conflicts),
-        emails=_emails(records, chosen.get("email"), settings),
+        emails=_emails(ranked("email"), chosen.get("email"), settings),
     )
 
 
 def _emails(
-    records: Sequence[CustomerRecord], primary: FieldValue | None, settings: IdentitySettings
+    ranked: Sequence[CustomerRecord], primary: FieldValue | None, settings: IdentitySettings
 ) -> tuple[str, ...]:
-    """One spelling per distinct email: the best-ranked record's, surviving email first."""
+    """One spelling per distinct email: the best-ranked record's (``ranked`` for email),
+    surviving email first."""
     spelled: dict[str, str] = {}
-    for record in rank_records("email", records, settings):
+    for record in ranked:
         value = field_value("email", record, settings)
         if isinstance(value, str):
             key = normalise_email(value, settings.placeholder_emails)
