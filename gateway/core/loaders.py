@@ -106,26 +106,25 @@ class Loaders:
         self.adapters = adapters
         self.identity = identity
         self.cache = cache
-        self._sets: dict[bool, dict[tuple[str, Lookup], _LookupLoader]] = {
-            False: self._build(fresh=False)
-        }
+        self._sets: dict[bool, dict[tuple[str, Lookup], _LookupLoader]] = {}
+        """Per set (fresh or not), the loaders built so far: each on first use, as most
+        requests touch a few of the (provider, lookup) pairs."""
 
-    def _build(self, *, fresh: bool) -> dict[tuple[str, Lookup], _LookupLoader]:
-        placeholders = self.identity.placeholder_emails
-        return {
-            (name, by): _LookupLoader(adapter, by, placeholders, self.cache, fresh=fresh)
-            for name, adapter in self.adapters.items()
-            for by in adapter.capabilities.lookups
-        }
-
-    @property
-    def _loaders(self) -> dict[tuple[str, Lookup], _LookupLoader]:
-        """The set the current reads use: the fresh one (built on first use) inside
-        :func:`fresh_reads`; without a record cache every read is fresh, so one set serves."""
+    def _loader(self, provider: str, by: Lookup) -> _LookupLoader:
+        """The current set's loader for ``(provider, by)`` (the fresh set inside
+        :func:`fresh_reads`; without a record cache every read is fresh, so one set serves).
+        ``KeyError`` when the provider is not configured or cannot look up ``by``."""
         fresh = self.cache is not None and _fresh.get()
-        if fresh not in self._sets:
-            self._sets[fresh] = self._build(fresh=fresh)
-        return self._sets[fresh]
+        built = self._sets.setdefault(fresh, {})
+        loader = built.get((provider, by))
+        if loader is None:
+            adapter = self.adapters.get(provider)
+            if adapter is None or by not in adapter.capabilities.lookups:
+                raise KeyError((provider, by))
+            placeholders = self.identity.placeholder_emails
+            loader = _LookupLoader(adapter, by, placeholders, self.cache, fresh=fresh)
+            built[(provider, by)] = loader
+        return loader
 
     def uncached(self, provider: str) -> bool:
         """Whether no record cache stands between this request's loads and ``provider`` (every
@@ -134,34 +133,50 @@ class Loaders:
 
     def holds(self, provider: str, by: Lookup, value: str) -> bool:
         """Whether this request already has (or is fetching) the answer for ``value``."""
-        loader = self._loaders.get((provider, by))
+        fresh = self.cache is not None and _fresh.get()
+        loader = self._sets.get(fresh, {}).get((provider, by))
         return loader is not None and loader.get_cache_key(value) in loader.answers
 
     def providers_for(self, by: Lookup) -> list[str]:
-        return [name for (name, kind) in self._loaders if kind is by]
+        return [
+            name for name, adapter in self.adapters.items() if by in adapter.capabilities.lookups
+        ]
 
     async def load(self, provider: str, by: Lookup, value: str) -> LookupResult:
-        result: LookupResult = await self._loaders[(provider, by)].load(value)
+        result: LookupResult = await self._loader(provider, by).load(value)
         if result.records:
             self.prime(result.records)
         return result
 
+    async def load_many(
+        self, provider: str, by: Lookup, values: Sequence[str]
+    ) -> list[LookupResult]:
+        """:meth:`load` for many values of one provider at once: one future for all of them
+        rather than a task each (a page reads a hundred records by id)."""
+        results: list[LookupResult] = await self._loader(provider, by).load_many(values)
+        for result in results:
+            if result.records:
+                self.prime(result.records)
+        return results
+
     def prime(self, records: Sequence[CustomerRecord]) -> None:
-        """Seed unique-lookup loaders (of the current set) with records found another way."""
+        """Seed unique-lookup loaders (of the current set) with records found another way.
+
+        Every value primed is the record's own (its id, or a lookup its email or link keys
+        imply), so none can seed a loader with a record it does not name. A provider unique by
+        id alone needs no walk of the record's keys."""
         for record in records:
             adapter = self.adapters.get(record.provider)
             if adapter is None or record.deleted:
                 continue
             unique = adapter.capabilities.unique_lookups
-            pairs: set[tuple[Lookup, str]] = {(Lookup.ID, record.id)}
-            pairs |= set(expansion_lookups(record, self.identity))
+            pairs = [(Lookup.ID, record.id)]
+            if unique - {Lookup.ID}:
+                pairs += expansion_lookups(record, self.identity)
             for by, value in pairs:
-                loader = self._loaders.get((record.provider, by))
-                if loader is None or by not in unique:
-                    continue
-                if not _identifies(record, by, value, self.identity):
-                    continue
-                loader.prime(value, LookupResult(records=(record,)))
+                if by in unique and by in adapter.capabilities.lookups:
+                    loader = self._loader(record.provider, by)
+                    loader.prime(value, LookupResult(records=(record,)))
 
     def clear(self, records: Sequence[CustomerRecord]) -> None:
         """Forget what this request cached about the providers these records live in (after
@@ -187,13 +202,3 @@ class Loaders:
         for loaders in self._sets.values():
             for loader in loaders.values():
                 loader.clear_all()
-
-
-def _identifies(record: CustomerRecord, by: Lookup, value: str, identity: IdentitySettings) -> bool:
-    """Whether ``value`` really is this record's own value for ``by`` (guards mis-priming)."""
-    if by is Lookup.ID:
-        return value == record.id
-    if by is Lookup.EMAIL:
-        mine = normalise_email(record.email, identity.placeholder_emails)
-        return mine is not None and mine == normalise_email(value, identity.placeholder_emails)
-    return (by, value) in expansion_lookups(record, identity)

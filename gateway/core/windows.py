@@ -106,5 +106,14 @@ async def _after_window(
 
 
 async def _loads(ctx: RequestContext, refs: Sequence[RecordRef]) -> dict[RecordRef, LookupResult]:
-    results = await asyncio.gather(*(ctx.loaders.load(r.provider, Lookup.ID, r.id) for r in refs))
-    return dict(zip(refs, results, strict=True))
+    ids: dict[str, list[str]] = {}
+    for ref in refs:
+        ids.setdefault(ref.provider, []).append(ref.id)
+    parts = await asyncio.gather(
+        *(ctx.loaders.load_many(provider, Lookup.ID, values) for provider, values in ids.items())
+    )
+    return {
+        RecordRef(provider, value): result
+        for (provider, values), results in zip(ids.items(), parts, strict=True)
+        for value, result in zip(values, results, strict=True)
+    }
