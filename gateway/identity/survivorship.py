@@ -33,6 +33,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
@@ -129,7 +130,14 @@ def provider_rank(provider: str, order: Sequence[str] = PROVIDER_PRIORITY) -> tu
 
 def provider_order(field: str, settings: IdentitySettings) -> tuple[str, ...]:
     """The configured (or default) priority for ``field``, completed by the anchor order."""
-    head = tuple(settings.field_priority.get(field) or DEFAULT_FIELD_PRIORITY.get(field, ()))
+    return _completed(
+        tuple(settings.field_priority.get(field) or DEFAULT_FIELD_PRIORITY.get(field, ()))
+    )
+
+
+@lru_cache(maxsize=256)
+def _completed(head: tuple[str, ...]) -> tuple[str, ...]:
+    """Asked for every field of every customer merged, of a handful of distinct heads."""
     return head + tuple(p for p in PROVIDER_PRIORITY if p not in head)
 
 
