@@ -218,9 +218,9 @@ def bodies(keys: list[Key], tmp: Path) -> dict[str, Path]:
     return files
 
 
-def found(url: str, body_file: Path) -> None:
+def found(url: str, body_file: Path, sandbox: Sandbox) -> None:
     """The first body finds its customer (an answer of ``null`` would make the figures moot)."""
-    check(url, body_file)
+    check(url, body_file, sandbox)
     import httpx
 
     body = json.loads(body_file.read_text().splitlines()[0])
@@ -238,7 +238,7 @@ def lookups(
     for latency in args.latencies:
         sandbox.set_latency(latency)
         for body in files.values():
-            found(url, body)
+            found(url, body, sandbox)
         for round_, conns, (name, body) in itertools.product(
             range(args.rounds), args.connections, files.items()
         ):
