@@ -72,6 +72,9 @@ class CustomerLoader(DataLoader[str, _Answer]):
 
 
 async def _answers(ctx: RequestContext, ids: Sequence[str]) -> list[_Answer]:
+    """Each id checked as before any read, then the well-formed ones read from the index at
+    once (a failing index: all of them live), then the known ones' wave and the unknown ones'
+    live lookups side by side."""
     answers: dict[str, _Answer] = {}
     anchors: dict[str, RecordRef] = {}
     for customer_id in dict.fromkeys(ids):
@@ -117,6 +120,7 @@ async def _indexed(
 
 
 async def _live_each(ctx: RequestContext, anchors: Mapping[str, RecordRef]) -> dict[str, _Answer]:
+    """Each of ``anchors``' ids looked up live on its own, all concurrently."""
     answers = await asyncio.gather(*(_live(ctx, anchor) for anchor in anchors.values()))
     return dict(zip(anchors, answers, strict=True))
 
