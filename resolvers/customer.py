@@ -14,7 +14,8 @@ from typing import Any
 import strawberry
 from strawberry.types.info import Info as StrawberryInfo
 
-from gateway.core.lookups import FoundCustomer, customer_by_id
+from gateway.core.by_id import customer_by_id
+from gateway.core.found import FoundCustomer
 from gateway.errors import ProviderError
 from gateway.identity import FieldValue, MergedCustomer
 from gateway.model import Address as AddressRecord

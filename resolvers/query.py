@@ -9,7 +9,7 @@ from typing import Annotated
 import pycountry
 import strawberry
 
-from gateway.core import lookups
+from gateway.core import by_id, lookups
 from gateway.core.loaders import fresh_reads
 from gateway.core.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, customers_page
 from gateway.errors import ErrorCode, InvalidInput
@@ -148,7 +148,7 @@ class Query:
         self, info: Info, id: strawberry.ID, fresh: Fresh = False
     ) -> Customer | None:
         with fresh_reads(fresh):
-            return Customer.maybe(await lookups.customer_by_id(info.context, str(id)))
+            return Customer.maybe(await by_id.customer_by_id(info.context, str(id)))
 
     @strawberry.field(description="The customer holding this email (trimmed, case-insensitive).")
     async def customer_by_email(

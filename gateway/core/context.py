@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.auth.scopes import OPEN, Principal
 from gateway.config import Settings
@@ -19,6 +19,9 @@ from gateway.errors import ProviderError
 from gateway.providers.contract import ProviderAdapter
 from gateway.writes.idempotency import IdempotencyStore, ReplayStore
 from gateway.writes.outcomes import MutationResult
+
+if TYPE_CHECKING:
+    from gateway.core.by_id import CustomerLoader
 
 
 @dataclass
@@ -43,6 +46,9 @@ class RequestContext:
     context itself is trusted and runs open)."""
     graph: IdentityGraph | None = None
     """The app's identity index (``None``: identity is resolved live, ids from anchors)."""
+    customers_by_id: dict[bool, CustomerLoader] = field(default_factory=dict, repr=False)
+    """The request's batchers of customer-by-id lookups (gateway/core/by_id.py), one per
+    ``fresh_reads`` state, each built on first use."""
 
     @classmethod
     def create(

@@ -23,7 +23,7 @@ from gateway.identity import assemble
 from gateway.index import IndexedCustomer
 from gateway.model import CustomerRecord, RecordRef
 
-__all__ = ["from_index"]
+__all__ = ["from_index", "from_index_each"]
 
 
 async def from_index(
@@ -38,6 +38,18 @@ async def from_index(
     ``strict``: a customer none of whose records could be read (their providers failed)
     raises :class:`ProviderFailed` (one lookup: "not found" would be a lie); otherwise it is
     left out as ``None`` (a page shows the others, and names the failed providers)."""
+    answers = await from_index_each(ctx, graph, customers)
+    if strict and (failed := [a for a in answers if isinstance(a, ProviderFailed)]):
+        raise failed[0]
+    return [None if isinstance(a, ProviderFailed) else a for a in answers]
+
+
+async def from_index_each(
+    ctx: RequestContext, graph: IdentityGraph, customers: Sequence[IndexedCustomer | None]
+) -> list[FoundCustomer | ProviderFailed | None]:
+    """:func:`from_index` with each customer's own answer, for lookups read together that
+    must each answer as if alone: a customer none of whose records could be read gets its
+    :class:`ProviderFailed` as a value, the others their customers, in one wave."""
     fetched = await _fetch(ctx, customers)
     records = [r for found in fetched for r in found.records]
     missing = [ref for found in fetched for ref in found.missing]
@@ -47,7 +59,7 @@ async def from_index(
         fetched = await _fetch(ctx, customers)  # new members only: the rest are cached
     identity = ctx.settings.identity
     return [
-        _found(indexed, found, identity, strict=strict) if indexed is not None else None
+        _found(indexed, found, identity) if indexed is not None else None
         for indexed, found in zip(customers, fetched, strict=True)
     ]
 
@@ -100,17 +112,17 @@ def _collect(found: _Fetched, ref: RecordRef, outcome: LookupResult) -> None:
 async def _reread(
     graph: IdentityGraph, customers: Sequence[IndexedCustomer | None]
 ) -> list[IndexedCustomer | None]:
-    """The customers again after a read-repair (by id: a merged-away id follows its alias)."""
-    return [await graph.index.customer(c.id) if c is not None else None for c in customers]
+    """The customers again after a read-repair, in one index read (by id: a merged-away id
+    follows its alias)."""
+    found = await graph.index.customers([c.id for c in customers if c is not None])
+    return [found.get(c.id) if c is not None else None for c in customers]
 
 
 def _found(
-    indexed: IndexedCustomer, fetched: _Fetched, identity: IdentitySettings, *, strict: bool
-) -> FoundCustomer | None:
+    indexed: IndexedCustomer, fetched: _Fetched, identity: IdentitySettings
+) -> FoundCustomer | ProviderFailed | None:
     if not fetched.records:
-        if fetched.errors and strict:
-            raise ProviderFailed(next(iter(fetched.errors.values())))
-        return None
+        return ProviderFailed(next(iter(fetched.errors.values()))) if fetched.errors else None
     merged = assemble(fetched.records, indexed.edges, indexed.conflicts, identity)
     return FoundCustomer(
         merged,

@@ -49,6 +49,11 @@ def fresh_reads(fresh: bool = True) -> Iterator[None]:
         _fresh.reset(token)
 
 
+def reading_fresh() -> bool:
+    """Whether loads here skip the record cache (inside :func:`fresh_reads`)."""
+    return _fresh.get()
+
+
 class _LookupLoader(DataLoader[str, LookupResult]):
     def __init__(
         self,

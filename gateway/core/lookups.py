@@ -18,10 +18,8 @@ from gateway.core.graph import IdentityGraph
 from gateway.core.graph_reads import from_index
 from gateway.errors import ErrorCode, InvalidInput, ProviderFailed
 from gateway.identity import (
-    InvalidCustomerId,
     MatchKey,
     MergedCustomer,
-    decode_customer_id,
     expansion_lookups,
     normalise_email,
     resolve,
@@ -33,7 +31,6 @@ from gateway.model import CustomerRecord, Lookup, RecordRef
 __all__ = [
     "FoundCustomer",
     "customer_by_email",
-    "customer_by_id",
     "customer_by_linked_id",
     "customer_by_provider_id",
     "find",
@@ -114,23 +111,6 @@ def require_provider(ctx: RequestContext, provider: str) -> None:
             ErrorCode.PROVIDER_NOT_CONFIGURED,
             provider=provider,
         )
-
-
-async def customer_by_id(ctx: RequestContext, customer_id: str) -> FoundCustomer | None:
-    """By the id the index keeps (or an alias of a merged-away id). Ids are minted from the
-    customer's anchor record at the time, so an id the index does not know (issued before it,
-    or by a gateway without it) is looked up from that record."""
-    try:
-        anchor = decode_customer_id(customer_id)
-    except InvalidCustomerId as exc:
-        raise InvalidInput(f"invalid customer id: {exc}", ErrorCode.INVALID_ID) from None
-    graph = ctx.graph
-    if graph is not None and (
-        known := await graph.guarded(graph.index.customer(customer_id), None)
-    ):
-        return await find(ctx, indexed=[known])
-    require_provider(ctx, anchor.provider)
-    return await find(ctx, refs=[anchor], want=anchor)
 
 
 async def customer_by_provider_id(

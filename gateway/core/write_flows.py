@@ -11,8 +11,9 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
+from gateway.core.by_id import customer_by_id
 from gateway.core.context import RequestContext
-from gateway.core.lookups import FoundCustomer, customer_by_id
+from gateway.core.found import FoundCustomer
 from gateway.core.provider_writes import Written, create_in, delete_in, update_in
 from gateway.errors import ErrorCode, FieldError, GatewayError, provider_code
 from gateway.index import ChangeSource

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from gateway.identity.keys import MatchKey
 from gateway.identity.overrides import Override
@@ -36,6 +36,9 @@ from gateway.model import CustomerRecord, RecordRef
 __all__ = ["CachedIndex"]
 
 _T = TypeVar("_T")
+_MISS: Final[Any] = object()
+"""What :meth:`CachedIndex._held` answers for a key without a live entry (``None`` is an
+answer: the index does not know that id)."""
 
 
 class CachedIndex:
@@ -63,26 +66,59 @@ class CachedIndex:
         self._entries.clear()
         self._generation += 1
 
-    async def _cached(self, key: tuple[str, Any], load: Callable[[], Awaitable[_T]]) -> _T:
-        now = self._clock()
+    def _held(self, key: tuple[str, Any]) -> Any:
+        """The live answer kept under ``key``, else ``_MISS``."""
         found = self._entries.get(key)
-        if found is not None and found[0] > now:
-            self._entries.move_to_end(key)
-            value: _T = found[1]
-            return value
+        if found is None or found[0] <= self._clock():
+            return _MISS
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def _keep(self, key: tuple[str, Any], value: object, generation: int) -> None:
+        """Store an answer read during ``generation``, unless a write came meanwhile (then it
+        may already be stale)."""
+        if generation != self._generation:
+            return
+        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    async def _cached(self, key: tuple[str, Any], load: Callable[[], Awaitable[_T]]) -> _T:
+        held = self._held(key)
+        if held is not _MISS:
+            kept: _T = held
+            return kept
         generation = self._generation
         value = await load()
-        if generation == self._generation:  # no write meanwhile: the answer is current
-            self._entries[key] = (self._clock() + self._ttl, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._keep(key, value, generation)
         return value
 
     # -- cached reads ------------------------------------------------------------------------
 
     async def customer(self, customer_id: str) -> IndexedCustomer | None:
         return await self._cached(("id", customer_id), lambda: self.inner.customer(customer_id))
+
+    async def customers(self, ids: Sequence[str]) -> Mapping[str, IndexedCustomer]:
+        """Each id answered from its own :meth:`customer` entry when one is kept; the rest read
+        in one batch and kept per id (unknown ones too, as :meth:`customer` keeps ``None``)."""
+        out: dict[str, IndexedCustomer] = {}
+        missed: list[str] = []
+        for customer_id in dict.fromkeys(ids):
+            held = self._held(("id", customer_id))
+            if held is _MISS:
+                missed.append(customer_id)
+            elif held is not None:
+                out[customer_id] = held
+        if missed:
+            generation = self._generation
+            found = await self.inner.customers(missed)
+            for customer_id in missed:
+                answer = found.get(customer_id)
+                self._keep(("id", customer_id), answer, generation)
+                if answer is not None:
+                    out[customer_id] = answer
+        return out
 
     async def customer_of(self, ref: RecordRef) -> IndexedCustomer | None:
         return await self._cached(("ref", ref), lambda: self.inner.customer_of(ref))

@@ -187,6 +187,11 @@ class IdentityIndex(Protocol):
         """By id or by alias of a merged-away id."""
         ...
 
+    async def customers(self, ids: Sequence[str]) -> Mapping[str, IndexedCustomer]:
+        """:meth:`customer` for many ids in one read: each id the index knows (a merged-away
+        id by its alias) -> the live customer it names; unknown ids are absent."""
+        ...
+
     async def customer_of(self, ref: RecordRef) -> IndexedCustomer | None: ...
 
     async def customers_by_email(self, email: str) -> Sequence[IndexedCustomer]:

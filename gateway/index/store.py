@@ -44,6 +44,7 @@ from gateway.index.pages import encode_cursor, page_select
 from gateway.index.reads import (
     customer_by_id,
     customer_holding,
+    customers_named,
     customers_with_email,
     customers_with_key,
     load_records,
@@ -306,6 +307,11 @@ class SQLIndex:
 
     async def customer(self, customer_id: str) -> IndexedCustomer | None:
         return await self._reading(customer_by_id, customer_id)
+
+    async def customers(self, ids: Sequence[str]) -> Mapping[str, IndexedCustomer]:
+        if not ids:
+            return {}
+        return await self._reading(customers_named, list(ids))
 
     async def customer_of(self, ref: RecordRef) -> IndexedCustomer | None:
         return await self._reading(customer_holding, ref)

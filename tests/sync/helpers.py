@@ -103,6 +103,9 @@ class RecordingIndex:
     async def customer(self, customer_id: str) -> IndexedCustomer | None:
         raise NotImplementedError
 
+    async def customers(self, ids: Sequence[str]) -> Mapping[str, IndexedCustomer]:
+        raise NotImplementedError
+
     async def customer_of(self, ref: RecordRef) -> IndexedCustomer | None:
         raise NotImplementedError
 
