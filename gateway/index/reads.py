@@ -18,7 +18,7 @@ from gateway.identity.overrides import Override, OverrideKind
 from gateway.identity.resolver import MatchEdge, MatchRule
 from gateway.identity.survivorship import Conflict
 from gateway.index.components import batched, ref_in
-from gateway.index.contract import IndexedCustomer
+from gateway.index.contract import IndexedCustomer, IndexStats, SyncCursor
 from gateway.index.serialise import load_conflict, load_record
 from gateway.index.tables import (
     aliases,
@@ -29,6 +29,7 @@ from gateway.index.tables import (
     overrides,
     record_keys,
     records,
+    sync_cursors,
 )
 from gateway.model import CustomerRecord, RecordRef
 
@@ -38,6 +39,7 @@ __all__ = [
     "customers_named",
     "customers_with_email",
     "customers_with_key",
+    "index_stats",
     "load_customers",
     "load_overrides",
     "load_records",
@@ -45,6 +47,7 @@ __all__ = [
     "overrides_of",
     "page_rows",
     "resolve_alias",
+    "sync_cursor",
 ]
 
 
@@ -254,3 +257,30 @@ def overrides_of(conn: sa.Connection, refs: Sequence[RecordRef] | None) -> list[
     if refs is None:
         return load_overrides(conn, set(conn.execute(sa.select(overrides.c.id)).scalars()))
     return overrides_naming(conn, refs)
+
+
+def sync_cursor(conn: sa.Connection, provider: str, stream: str) -> SyncCursor | None:
+    query = sa.select(sync_cursors).where(
+        sync_cursors.c.provider == provider, sync_cursors.c.stream == stream
+    )
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        return None
+    return SyncCursor(
+        row.provider, row.stream, row.position, row.complete, row.records, row.updated_at
+    )
+
+
+def index_stats(conn: sa.Connection) -> IndexStats:
+    query = (
+        sa.select(records.c.provider, sa.func.count())
+        .where(records.c.deleted.is_(False))
+        .group_by(records.c.provider)
+    )
+    per_provider = {provider: n for provider, n in conn.execute(query)}
+    count = conn.execute(sa.select(sa.func.count()).select_from(customers)).scalar()
+    return IndexStats(
+        records=sum(per_provider.values()),
+        customers=count or 0,
+        records_per_provider=dict(sorted(per_provider.items())),
+    )

@@ -47,10 +47,12 @@ from gateway.index.reads import (
     customers_named,
     customers_with_email,
     customers_with_key,
+    index_stats,
     load_records,
     overrides_naming,
     overrides_of,
     page_rows,
+    sync_cursor,
 )
 from gateway.index.serialise import dump_record
 from gateway.index.tables import (
@@ -356,16 +358,7 @@ class SQLIndex:
         return await self._reading(overrides_of, list(refs) if refs is not None else None)
 
     async def cursor(self, provider: str, stream: str) -> SyncCursor | None:
-        async with self._read() as conn:
-            query = sa.select(sync_cursors).where(
-                sync_cursors.c.provider == provider, sync_cursors.c.stream == stream
-            )
-            row = (await conn.execute(query)).one_or_none()
-        if row is None:
-            return None
-        return SyncCursor(
-            row.provider, row.stream, row.position, row.complete, row.records, row.updated_at
-        )
+        return await self._reading(sync_cursor, provider, stream)
 
     async def save_cursor(self, cursor: SyncCursor) -> None:
         async with self._write() as conn:
@@ -387,19 +380,7 @@ class SQLIndex:
             )
 
     async def stats(self) -> IndexStats:
-        async with self._read() as conn:
-            query = (
-                sa.select(records.c.provider, sa.func.count())
-                .where(records.c.deleted.is_(False))
-                .group_by(records.c.provider)
-            )
-            per_provider = {provider: n for provider, n in await conn.execute(query)}
-            count = (await conn.execute(sa.select(sa.func.count()).select_from(customers))).scalar()
-        return IndexStats(
-            records=sum(per_provider.values()),
-            customers=count or 0,
-            records_per_provider=dict(sorted(per_provider.items())),
-        )
+        return await self._reading(index_stats)
 
     async def aclose(self) -> None:
         if self._reader is not None:
