@@ -7,12 +7,11 @@ its principal is on the request context.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, validate
+from graphql import GraphQLError, validate
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from gateway.auth.control import AccessControl
@@ -21,7 +20,7 @@ from gateway.auth.scopes import Principal, Scope
 from gateway.core.context import RequestContext
 from gateway.errors import ErrorCode
 
-__all__ = ["OPERATION_SCOPES", "AccessRules"]
+__all__ = ["OPERATION_SCOPES", "budget_refusal", "scope_refusal"]
 
 OPERATION_SCOPES = {OperationType.QUERY: Scope.READ, OperationType.MUTATION: Scope.WRITE}
 """The scope each operation type needs (subscriptions are not served)."""
@@ -47,92 +46,77 @@ def _forbidden(scope: str, message: str) -> GraphQLError:
     )
 
 
-class AccessRules(SchemaExtension):
-    """403 ``FORBIDDEN`` for a missing scope (before validation: nothing runs); 429
-    ``QUERY_BUDGET_EXHAUSTED`` once the key's minute budget is spent (before execution)."""
+def scope_refusal(context: ExecutionContext) -> GraphQLError | None:
+    """403 ``FORBIDDEN`` when the caller lacks the operation's scope (or introspects without
+    the introspection scope where that is required); checked before validation."""
+    request = context.context
+    if not isinstance(request, RequestContext):
+        return None
+    error = _scope_error(context, request)
+    if error is not None:
+        _refuse(request, 403)
+    return error
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        request = context.context
-        if (
-            context.pre_execution_errors is None
-            and context.graphql_document is not None
-            and isinstance(request, RequestContext)
-        ):
-            error = self._scope_error(request)
-            if error is not None:
-                context.pre_execution_errors = [error]
-                _refuse(request, 403)
-        yield
 
-    def _scope_error(self, request: RequestContext) -> GraphQLError | None:
-        context = self.execution_context
-        principal = request.principal
-        needed = OPERATION_SCOPES.get(context.operation_type)
-        missing = principal.missing(needed) if needed is not None else None
-        if missing is not None:
-            return _forbidden(
-                missing,
-                f"this {context.operation_type.value} needs the {missing} scope, which "
-                f"{_who(principal)} does not have",
-            )
-        access = _access(request)
-        if (
-            access is None
-            or access.may_introspect(principal)
-            or not _mentions_schema(context.query)
-        ):
-            return None
-        assert context.graphql_document is not None
-        errors = validate(
-            context.schema._schema, context.graphql_document, [NoSchemaIntrospectionCustomRule]
-        )
-        if not errors:
-            return None
+def _scope_error(context: ExecutionContext, request: RequestContext) -> GraphQLError | None:
+    principal = request.principal
+    needed = OPERATION_SCOPES.get(context.operation_type)
+    missing = principal.missing(needed) if needed is not None else None
+    if missing is not None:
         return _forbidden(
-            Scope.INTROSPECTION.value,
-            f"{errors[0].message} It needs the {Scope.INTROSPECTION.value} scope here.",
+            missing,
+            f"this {context.operation_type.value} needs the {missing} scope, which "
+            f"{_who(principal)} does not have",
         )
+    access = _access(request)
+    if access is None or access.may_introspect(principal) or not _mentions_schema(context.query):
+        return None
+    assert context.graphql_document is not None
+    errors = validate(
+        context.schema._schema, context.graphql_document, [NoSchemaIntrospectionCustomRule]
+    )
+    if not errors:
+        return None
+    return _forbidden(
+        Scope.INTROSPECTION.value,
+        f"{errors[0].message} It needs the {Scope.INTROSPECTION.value} scope here.",
+    )
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        request = context.context
-        if isinstance(request, RequestContext) and not context.result:
-            error = self._budget_error(request)
-            if error is not None:
-                # Strawberry skips execution when an extension has set the result.
-                context.result = ExecutionResult(data=None, errors=[error])
-        yield
 
-    def _budget_error(self, request: RequestContext) -> GraphQLError | None:
-        access = _access(request)
-        key = request.principal.key_id
-        cost = request.query_cost or 0
-        if access is None or key is None:
-            return None
-        wait = access.limits.charge(key, cost)
-        if wait == 0:
-            return None
-        budget = access.limits.budget
-        extensions: dict[str, Any] = {
-            "code": ErrorCode.QUERY_BUDGET_EXHAUSTED.value,
-            "cost": cost,
-            "budget": budget,
-        }
-        if wait is None:
-            _refuse(request, 429)
-            return GraphQLError(
-                f"this operation could make about {cost} upstream calls, more than the whole "
-                f"budget of {budget} per minute of key {key}; ask for less per request",
-                extensions=extensions,
-            )
-        seconds = retry_after(wait)
-        _refuse(request, 429, {"Retry-After": str(seconds)})
+def budget_refusal(context: ExecutionContext) -> GraphQLError | None:
+    """429 ``QUERY_BUDGET_EXHAUSTED`` once the key's minute budget is spent; charged just
+    before execution with the operation's estimated cost."""
+    request = context.context
+    if not isinstance(request, RequestContext):
+        return None
+    access = _access(request)
+    key = request.principal.key_id
+    cost = request.query_cost or 0
+    if access is None or key is None:
+        return None
+    wait = access.limits.charge(key, cost)
+    if wait == 0:
+        return None
+    budget = access.limits.budget
+    extensions: dict[str, Any] = {
+        "code": ErrorCode.QUERY_BUDGET_EXHAUSTED.value,
+        "cost": cost,
+        "budget": budget,
+    }
+    if wait is None:
+        _refuse(request, 429)
         return GraphQLError(
-            f"key {key} has spent its budget of {budget} estimated upstream calls per minute; "
-            f"this operation needs {cost}, refilled in {seconds} s",
-            extensions={**extensions, "retryAfter": seconds},
+            f"this operation could make about {cost} upstream calls, more than the whole "
+            f"budget of {budget} per minute of key {key}; ask for less per request",
+            extensions=extensions,
         )
+    seconds = retry_after(wait)
+    _refuse(request, 429, {"Retry-After": str(seconds)})
+    return GraphQLError(
+        f"key {key} has spent its budget of {budget} estimated upstream calls per minute; "
+        f"this operation needs {cost}, refilled in {seconds} s",
+        extensions={**extensions, "retryAfter": seconds},
+    )
 
 
 def _mentions_schema(query: str | None) -> bool:

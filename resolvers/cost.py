@@ -11,7 +11,7 @@ saying the cost and the limit; the estimate of an accepted one is kept on the re
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from graphql import (
@@ -24,12 +24,12 @@ from graphql import (
     OperationDefinitionNode,
     VariableNode,
 )
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from gateway.core.pages import DEFAULT_PAGE_SIZE
 from gateway.errors import ErrorCode
 
-__all__ = ["MAX_COST", "QueryCost", "estimate"]
+__all__ = ["MAX_COST", "cost_refusal", "estimate"]
 
 MAX_COST: Final = 5000
 """Upstream calls one request may cause at most (estimated): a full page of 100 customers on
@@ -113,39 +113,33 @@ def _list_length(field: FieldNode, name: str, values: Mapping[str, Any]) -> int:
     return len(node.values) if isinstance(node, ListValueNode) else 1
 
 
-class QueryCost(SchemaExtension):
-    """Refuses operations estimated over :data:`MAX_COST` before validation and execution."""
-
-    limit = MAX_COST
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        request = context.context
-        document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
-            providers = len(getattr(request, "adapters", {})) or 1
-            settings = getattr(request, "settings", None)
-            hops = settings.identity.max_hops if settings is not None else 3
-            cost = estimate(
-                document,
-                context.operation_name,
-                context.variables,
-                per_customer=providers * hops,
-                providers=providers,
-            )
-            if hasattr(request, "query_cost"):
-                request.query_cost = cost
-            if cost > self.limit:
-                context.pre_execution_errors = [
-                    GraphQLError(
-                        f"this operation could make about {cost} upstream calls, over the "
-                        f"limit of {self.limit}; ask for fewer customers (first, aliases, "
-                        "representations) per request",
-                        extensions={
-                            "code": ErrorCode.QUERY_TOO_COSTLY.value,
-                            "cost": cost,
-                            "limit": self.limit,
-                        },
-                    )
-                ]
-        yield
+def cost_refusal(context: ExecutionContext, limit: int = MAX_COST) -> GraphQLError | None:
+    """``QUERY_TOO_COSTLY`` for an operation estimated over ``limit`` upstream calls; the
+    estimate is kept on the request context (the key's budget is charged with it)."""
+    request = context.context
+    document = context.graphql_document
+    assert document is not None
+    providers = len(getattr(request, "adapters", {})) or 1
+    settings = getattr(request, "settings", None)
+    hops = settings.identity.max_hops if settings is not None else 3
+    cost = estimate(
+        document,
+        context.operation_name,
+        context.variables,
+        per_customer=providers * hops,
+        providers=providers,
+    )
+    if hasattr(request, "query_cost"):
+        request.query_cost = cost
+    if cost <= limit:
+        return None
+    return GraphQLError(
+        f"this operation could make about {cost} upstream calls, over the "
+        f"limit of {limit}; ask for fewer customers (first, aliases, "
+        "representations) per request",
+        extensions={
+            "code": ErrorCode.QUERY_TOO_COSTLY.value,
+            "cost": cost,
+            "limit": limit,
+        },
+    )

@@ -22,11 +22,11 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
 )
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorCode
 
-__all__ = ["MAX_FIELDS", "CheckedValidationCache", "DocumentSizeLimiter", "expanded_size"]
+__all__ = ["MAX_FIELDS", "expanded_size", "size_refusal"]
 
 MAX_FIELDS: Final = 2000
 """Fields a request may select once fragments are expanded (the README's largest example
@@ -79,37 +79,14 @@ def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:
             yield definition
 
 
-class DocumentSizeLimiter(SchemaExtension):
-    """Refuses documents over :data:`MAX_FIELDS` before validation runs (and so skips it)."""
-
-    limit = MAX_FIELDS
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
-            size = expanded_size(document, self.limit)
-            if size > self.limit:
-                # Strawberry skips validation when an extension has already set these.
-                context.pre_execution_errors = [
-                    GraphQLError(
-                        f"the query selects more than {self.limit} fields once its fragments "
-                        f"are expanded; split it or select less",
-                        extensions={
-                            "code": ErrorCode.QUERY_TOO_LARGE.value,
-                            "limit": self.limit,
-                        },
-                    )
-                ]
-        yield
-
-
-class CheckedValidationCache(ValidationCache):
-    """Strawberry's validation cache, except where an earlier extension already answered
-    (:class:`DocumentSizeLimiter`): the stock one validates every document unconditionally."""
-
-    def on_validate(self) -> Iterator[None]:
-        if self.execution_context.pre_execution_errors is not None:
-            yield
-            return
-        yield from super().on_validate()
+def size_refusal(context: ExecutionContext, limit: int = MAX_FIELDS) -> GraphQLError | None:
+    """``QUERY_TOO_LARGE`` for a document selecting over ``limit`` fields once its fragments
+    are expanded (checked before validation, which it then spares)."""
+    assert context.graphql_document is not None
+    if expanded_size(context.graphql_document, limit) <= limit:
+        return None
+    return GraphQLError(
+        f"the query selects more than {limit} fields once its fragments "
+        f"are expanded; split it or select less",
+        extensions={"code": ErrorCode.QUERY_TOO_LARGE.value, "limit": limit},
+    )

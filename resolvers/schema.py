@@ -22,12 +22,10 @@ from strawberry.types import ExecutionContext, Info
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from gateway.errors import InvalidInput
 from gateway.telemetry.operations import OperationObserver
-from resolvers.access import AccessRules
-from resolvers.cost import QueryCost
+from resolvers.checks import OperationChecks
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.extensions import GatewayErrors, OperationName
-from resolvers.limits import CheckedValidationCache, DocumentSizeLimiter
 from resolvers.mutation import Mutation
 from resolvers.pii import protect_pii
 from resolvers.query import Query
@@ -125,10 +123,7 @@ def _schema(federation_version: str) -> GatewaySchema:
             GatewayErrors,
             OperationName,
             ParserCache,
-            DocumentSizeLimiter,
-            QueryCost,
-            AccessRules,
-            CheckedValidationCache,
+            OperationChecks,  # size, cost, scopes, validation (cached); the budget on execute
             lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
             lambda: MaxTokensLimiter(MAX_TOKENS),
         ],
