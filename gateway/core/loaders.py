@@ -115,11 +115,15 @@ class Loaders:
         """Per set (fresh or not), the loaders built so far: each on first use, as most
         requests touch a few of the (provider, lookup) pairs."""
 
+    def _fresh_set(self) -> bool:
+        """Which set the current reads use: without a record cache every read is fresh."""
+        return self.cache is not None and _fresh.get()
+
     def _loader(self, provider: str, by: Lookup) -> _LookupLoader:
         """The current set's loader for ``(provider, by)`` (the fresh set inside
         :func:`fresh_reads`; without a record cache every read is fresh, so one set serves).
         ``KeyError`` when the provider is not configured or cannot look up ``by``."""
-        fresh = self.cache is not None and _fresh.get()
+        fresh = self._fresh_set()
         built = self._sets.setdefault(fresh, {})
         loader = built.get((provider, by))
         if loader is None:
@@ -138,8 +142,7 @@ class Loaders:
 
     def holds(self, provider: str, by: Lookup, value: str) -> bool:
         """Whether this request already has (or is fetching) the answer for ``value``."""
-        fresh = self.cache is not None and _fresh.get()
-        loader = self._sets.get(fresh, {}).get((provider, by))
+        loader = self._sets.get(self._fresh_set(), {}).get((provider, by))
         return loader is not None and loader.get_cache_key(value) in loader.answers
 
     def providers_for(self, by: Lookup) -> list[str]:

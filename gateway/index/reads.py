@@ -34,7 +34,6 @@ from gateway.index.tables import (
 from gateway.model import CustomerRecord, RecordRef
 
 __all__ = [
-    "customer_by_id",
     "customer_holding",
     "customers_named",
     "customers_with_email",
@@ -46,7 +45,6 @@ __all__ = [
     "overrides_naming",
     "overrides_of",
     "page_rows",
-    "resolve_alias",
     "sync_cursor",
 ]
 
@@ -54,7 +52,6 @@ __all__ = [
 # Built once: a statement made afresh per read costs SQLAlchemy more than SQLite's work on it
 # (~100 us against ~5); these are compiled once and only their parameters change.
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
-_ALIAS_OF = sa.select(aliases.c.id).where(aliases.c.old_id == sa.bindparam("old_id"))
 _ALIASES_OF = sa.select(aliases.c.old_id, aliases.c.id).where(aliases.c.old_id.in_(_IDS))
 _CUSTOMERS = sa.select(customers).where(customers.c.id.in_(_IDS))
 _MEMBERS = sa.select(
@@ -90,11 +87,6 @@ _HOLDING = sa.select(records.c.customer_id).where(
     records.c.record_id == sa.bindparam("record_id"),
     records.c.deleted.is_(False),
 )
-
-
-def resolve_alias(conn: sa.Connection, customer_id: str) -> str:
-    """The live id ``customer_id`` names: itself, or the customer it was merged into."""
-    return conn.execute(_ALIAS_OF, {"old_id": customer_id}).scalar_one_or_none() or customer_id
 
 
 def load_customers(conn: sa.Connection, ids: Iterable[str]) -> dict[str, IndexedCustomer]:
@@ -199,12 +191,6 @@ def load_overrides(conn: sa.Connection, ids: set[int]) -> list[Override]:
             override = Override(OverrideKind(row.kind), refs, row.reason, row.actor, row.at)
             found.append((row.at, row.id, override))
     return [override for _, _, override in sorted(found, key=lambda f: (f[0], f[1]))]
-
-
-def customer_by_id(conn: sa.Connection, customer_id: str) -> IndexedCustomer | None:
-    """The live customer ``customer_id`` names, following an alias."""
-    live = resolve_alias(conn, customer_id)
-    return load_customers(conn, [live]).get(live)
 
 
 def customers_named(conn: sa.Connection, ids: Sequence[str]) -> dict[str, IndexedCustomer]:

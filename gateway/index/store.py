@@ -42,7 +42,6 @@ from gateway.index.engine import FileReader, safe_url
 from gateway.index.ids import NewCluster, OldCustomer, assign_ids, candidates
 from gateway.index.pages import encode_cursor, page_select
 from gateway.index.reads import (
-    customer_by_id,
     customer_holding,
     customers_named,
     customers_with_email,
@@ -308,7 +307,7 @@ class SQLIndex:
     # -- reads -------------------------------------------------------------------------------
 
     async def customer(self, customer_id: str) -> IndexedCustomer | None:
-        return await self._reading(customer_by_id, customer_id)
+        return (await self._reading(customers_named, [customer_id])).get(customer_id)
 
     async def customers(self, ids: Sequence[str]) -> Mapping[str, IndexedCustomer]:
         if not ids:

@@ -144,7 +144,7 @@ class ProviderHTTP:
         # and cookie machinery on every call, none of which a provider call needs (~60 µs of
         # CPU per call, a quarter of the client's; benchmarks/client_overhead.py).
         self.transport = transport or AiohttpTransport(limits=limits)
-        self._extensions = {"timeout": timeout.as_dict()}
+        self._timeouts = timeout.as_dict()
         """The timeouts httpx's client would hand the transport with each request."""
         self.headers = httpx.Headers(
             {
@@ -464,7 +464,7 @@ class ProviderHTTP:
                                 data=upstream.form,
                                 content=upstream.content,
                                 json=upstream.json_body,
-                                extensions=self._extensions,
+                                extensions={"timeout": self._timeouts},
                             )
                         )
                         try:
