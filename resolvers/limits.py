@@ -26,11 +26,24 @@ from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorCode
 
-__all__ = ["MAX_FIELDS", "expanded_size", "size_refusal"]
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_DEPTH",
+    "MAX_FIELDS",
+    "MAX_TOKENS",
+    "expanded_size",
+    "size_refusal",
+]
 
 MAX_FIELDS: Final = 2000
 """Fields a request may select once fragments are expanded (the README's largest example
 selects about 60)."""
+MAX_DEPTH: Final = 10
+"""Nesting depth of a selection (graphql rule, checked during validation)."""
+MAX_ALIASES: Final = 30
+"""Aliases in one document (graphql rule, checked during validation)."""
+MAX_TOKENS: Final = 5000
+"""Tokens the parser reads before it gives up on a document."""
 
 
 def expanded_size(document: DocumentNode, limit: int) -> int:

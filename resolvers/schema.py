@@ -8,13 +8,6 @@ from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-)
-from strawberry.extensions.max_aliases import create_validator as create_aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as create_depth_validator
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
@@ -22,24 +15,13 @@ from strawberry.types import ExecutionContext, Info
 from gateway.config import DEFAULT_FEDERATION_VERSION
 from gateway.errors import InvalidInput
 from gateway.telemetry.operations import OperationObserver
-from resolvers.checks import OperationChecks
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
-from resolvers.extensions import GatewayErrors, OperationName
 from resolvers.mutation import Mutation
+from resolvers.operation import GatewayOperation
 from resolvers.pii import protect_pii
 from resolvers.query import Query
 from resolvers.scalars import SCALAR_MAP
-
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
-
-# Rules built once so ValidationCache can hit: a factory such as
-# `lambda: MaxAliasesLimiter(n)` makes a new rule class per request, and validation (the
-# costliest step of a small query) would run every time.
-_DEPTH_RULE = create_depth_validator(MAX_DEPTH, None, None)
-_ALIASES_RULE = create_aliases_validator(MAX_ALIASES)
 
 logger = logging.getLogger("customer_gateway.graphql")
 
@@ -120,12 +102,8 @@ def _schema(federation_version: str) -> GatewaySchema:
         extensions=[
             # First, so the operation's span covers parsing and validation too.
             OperationObserver,
-            GatewayErrors,
-            OperationName,
-            ParserCache,
-            OperationChecks,  # size, cost, scopes, validation (cached); the budget on execute
-            lambda: AddValidationRules([_DEPTH_RULE, _ALIASES_RULE]),
-            lambda: MaxTokensLimiter(MAX_TOKENS),
+            # Limits, checks, cached parse and validation, budget, response extensions.
+            GatewayOperation,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
         # Strawberry types this as a Literal of its version strings; an unknown one raises

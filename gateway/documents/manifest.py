@@ -59,7 +59,7 @@ def normalise_id(document_id: str) -> str:
 def parse_query(text: str) -> list[OperationDefinitionNode]:
     """The operations in ``text``; raises :class:`GraphQLError` when it does not parse or has
     more tokens than the schema's limit (the same bound every request is parsed under)."""
-    from resolvers.schema import MAX_TOKENS  # late: the resolvers import the settings
+    from resolvers.limits import MAX_TOKENS  # late: the resolvers import the settings
 
     document = parse(text, max_tokens=MAX_TOKENS)
     return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
