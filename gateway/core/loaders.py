@@ -114,6 +114,12 @@ class Loaders:
         self._sets: dict[bool, dict[tuple[str, Lookup], _LookupLoader]] = {}
         """Per set (fresh or not), the loaders built so far: each on first use, as most
         requests touch a few of the (provider, lookup) pairs."""
+        self._unwalked: dict[tuple[bool, str], list[CustomerRecord]] = {}
+        """Per set and provider, records primed by id only: their other unique lookups (email,
+        link keys) are primed when that provider is first asked by one of them. A page primes
+        a hundred records no later hop asks for again, and walking their keys is not free."""
+        self._walked: set[tuple[bool, str]] = set()
+        """Per set, the providers whose records are primed by every unique lookup at once."""
 
     def _fresh_set(self) -> bool:
         """Which set the current reads use: without a record cache every read is fresh."""
@@ -124,6 +130,8 @@ class Loaders:
         :func:`fresh_reads`; without a record cache every read is fresh, so one set serves).
         ``KeyError`` when the provider is not configured or cannot look up ``by``."""
         fresh = self._fresh_set()
+        if by is not Lookup.ID and (fresh, provider) not in self._walked:
+            self._walk(fresh, provider)
         built = self._sets.setdefault(fresh, {})
         loader = built.get((provider, by))
         if loader is None:
@@ -142,7 +150,10 @@ class Loaders:
 
     def holds(self, provider: str, by: Lookup, value: str) -> bool:
         """Whether this request already has (or is fetching) the answer for ``value``."""
-        loader = self._sets.get(self._fresh_set(), {}).get((provider, by))
+        fresh = self._fresh_set()
+        if by is not Lookup.ID and (fresh, provider) not in self._walked:
+            self._walk(fresh, provider)
+        loader = self._sets.get(fresh, {}).get((provider, by))
         return loader is not None and loader.get_cache_key(value) in loader.answers
 
     def providers_for(self, by: Lookup) -> list[str]:
@@ -171,20 +182,38 @@ class Loaders:
         """Seed unique-lookup loaders (of the current set) with records found another way.
 
         Every value primed is the record's own (its id, or a lookup its email or link keys
-        imply), so none can seed a loader with a record it does not name. A provider unique by
-        id alone needs no walk of the record's keys."""
+        imply), so none can seed a loader with a record it does not name. Ids are primed at
+        once; a provider's other unique lookups once it is first asked by one (:meth:`_walk`),
+        before that lookup loads or answers :meth:`holds`, so what it finds is the same."""
+        fresh = self._fresh_set()
         for record in records:
             adapter = self.adapters.get(record.provider)
             if adapter is None or record.deleted:
                 continue
-            unique = adapter.capabilities.unique_lookups
-            pairs = [(Lookup.ID, record.id)]
-            if unique - {Lookup.ID}:
-                pairs += expansion_lookups(record, self.identity)
-            for by, value in pairs:
-                if by in unique and by in adapter.capabilities.lookups:
-                    loader = self._loader(record.provider, by)
-                    loader.prime(value, LookupResult(records=(record,)))
+            capabilities = adapter.capabilities
+            if Lookup.ID in capabilities.unique_lookups and Lookup.ID in capabilities.lookups:
+                self._loader(record.provider, Lookup.ID).prime(
+                    record.id, LookupResult(records=(record,))
+                )
+            if not capabilities.unique_lookups - {Lookup.ID}:
+                continue
+            if (fresh, record.provider) in self._walked:
+                self._prime_keys(record)
+            else:
+                self._unwalked.setdefault((fresh, record.provider), []).append(record)
+
+    def _walk(self, fresh: bool, provider: str) -> None:
+        """Prime ``provider``'s unique lookups other than id with the records seen so far, and
+        every record after them straight away."""
+        self._walked.add((fresh, provider))
+        for record in self._unwalked.pop((fresh, provider), ()):
+            self._prime_keys(record)
+
+    def _prime_keys(self, record: CustomerRecord) -> None:
+        capabilities = self.adapters[record.provider].capabilities
+        for by, value in expansion_lookups(record, self.identity):
+            if by in capabilities.unique_lookups and by in capabilities.lookups:
+                self._loader(record.provider, by).prime(value, LookupResult(records=(record,)))
 
     def clear(self, records: Sequence[CustomerRecord]) -> None:
         """Forget what this request cached about the providers these records live in (after
@@ -201,12 +230,15 @@ class Loaders:
         """Forget every cached lookup in these providers (also after a failed write, which may
         still have happened upstream)."""
         wanted = set(providers)
+        for key in [key for key in self._unwalked if key[1] in wanted]:
+            del self._unwalked[key]
         for loaders in self._sets.values():
             for (provider, _), loader in loaders.items():
                 if provider in wanted:
                     loader.clear_all()
 
     def clear_all(self) -> None:
+        self._unwalked.clear()
         for loaders in self._sets.values():
             for loader in loaders.values():
                 loader.clear_all()
