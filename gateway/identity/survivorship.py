@@ -163,23 +163,6 @@ def _by_priority(order: tuple[str, ...], by_age: list[CustomerRecord]) -> list[C
     return sorted(by_age, key=lambda r: provider_rank(r.provider, order))  # stable: age kept
 
 
-class _Rankings:
-    """One customer's records ranked per field, sorted once per distinct provider order (most
-    fields share the default one)."""
-
-    def __init__(self, records: Sequence[CustomerRecord], settings: IdentitySettings) -> None:
-        self._by_age = _by_age(records)
-        self._settings = settings
-        self._ranked: dict[tuple[str, ...], list[CustomerRecord]] = {}
-
-    def __call__(self, field: str) -> list[CustomerRecord]:
-        order = provider_order(field, self._settings)
-        ranked = self._ranked.get(order)
-        if ranked is None:
-            ranked = self._ranked[order] = _by_priority(order, self._by_age)
-        return ranked
-
-
 def field_value(field: str, record: CustomerRecord, settings: IdentitySettings) -> FieldData | None:
     """The record's non-empty value for a unified field, else ``None``."""
     if field == "address":
@@ -219,17 +202,28 @@ def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Su
     """Pick every unified field's value and list the disagreements."""
     chosen: dict[str, FieldValue] = {}
     conflicts: list[Conflict] = []
-    ranked = _Rankings(records, settings)
+    by_age = _by_age(records)
+    emails: tuple[str, ...] = ()
     for field in FIELDS:
+        # Only records with a value are ranked: most fields have one or none (a stable sort
+        # by provider over the age order is the full ranking, filtered).
         present = [
             (record.ref, value)
-            for record in ranked(field)
+            for record in by_age
             if (value := field_value(field, record, settings)) is not None
         ]
         if not present:
             continue
+        if len(present) > 1:
+            order = provider_order(field, settings)
+            present.sort(key=lambda found: provider_rank(found[0].provider, order))
         chosen[field] = FieldValue(present[0][1], present[0][0])
-        distinct = {_comparable(field, value, settings) for _, value in present}
+        if len(present) == 1 and field != "email":
+            continue  # nothing to disagree with
+        comparable = [_comparable(field, value, settings) for _, value in present]
+        if field == "email":
+            emails = _emails(present, comparable)
+        distinct = set(comparable)
         if len(distinct) > 1:
             conflicts.append(
                 Conflict(
@@ -240,29 +234,17 @@ def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Su
                     values=tuple(present),
                 )
             )
-    return Survivorship(
-        fields=MappingProxyType(chosen),
-        conflicts=tuple(conflicts),
-        emails=_emails(ranked("email"), chosen.get("email"), settings),
-    )
+    return Survivorship(fields=MappingProxyType(chosen), conflicts=tuple(conflicts), emails=emails)
 
 
 def _emails(
-    ranked: Sequence[CustomerRecord], primary: FieldValue | None, settings: IdentitySettings
+    present: Sequence[tuple[RecordRef, FieldData]], matching: Sequence[object]
 ) -> tuple[str, ...]:
-    """One spelling per distinct email: the best-ranked record's (``ranked`` for email),
-    surviving email first."""
+    """One spelling per distinct email: the best-ranked record's, surviving email first, the
+    rest sorted by matching form. ``present``: the ranked emails, ``matching`` their forms."""
     spelled: dict[str, str] = {}
-    for record in ranked:
-        value = field_value("email", record, settings)
-        if isinstance(value, str):
-            key = normalise_email(value, settings.placeholder_emails)
-            if key is not None:
-                spelled.setdefault(key, value)
-    first = (
-        normalise_email(primary.value, settings.placeholder_emails)
-        if primary is not None and isinstance(primary.value, str)
-        else None
-    )
-    rest = sorted(key for key in spelled if key != first)
-    return tuple(spelled[key] for key in ([first] if first is not None else []) + rest)
+    for (_, value), key in zip(present, matching, strict=True):
+        if isinstance(value, str) and isinstance(key, str):
+            spelled.setdefault(key, value)
+    first, *rest = spelled  # the surviving email's form comes first (ranked)
+    return (spelled[first], *(spelled[key] for key in sorted(rest)))
