@@ -106,14 +106,16 @@ async def _after_window(
 
 
 async def _loads(ctx: RequestContext, refs: Sequence[RecordRef]) -> dict[RecordRef, LookupResult]:
-    ids: dict[str, list[str]] = {}
+    by_provider: dict[str, list[RecordRef]] = {}
     for ref in refs:
-        ids.setdefault(ref.provider, []).append(ref.id)
+        by_provider.setdefault(ref.provider, []).append(ref)
     parts = await asyncio.gather(
-        *(ctx.loaders.load_many(provider, Lookup.ID, values) for provider, values in ids.items())
+        *(
+            ctx.loaders.load_many(provider, Lookup.ID, [ref.id for ref in group])
+            for provider, group in by_provider.items()
+        )
     )
-    return {
-        RecordRef(provider, value): result
-        for (provider, values), results in zip(ids.items(), parts, strict=True)
-        for value, result in zip(values, results, strict=True)
-    }
+    found: dict[RecordRef, LookupResult] = {}
+    for group, results in zip(by_provider.values(), parts, strict=True):
+        found.update(zip(group, results, strict=True))
+    return found

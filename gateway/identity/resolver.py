@@ -358,6 +358,8 @@ def assemble(
     merged = _customer(nodes, sorted(edges), [], settings)
     own = [c for c in merged.conflicts if c.kind is ConflictKind.GUARDRAIL]
     extra = tuple(c for c in given if c not in own)
+    if not extra:
+        return merged
     linked_over = len(own)
     return dataclasses.replace(
         merged,
