@@ -53,6 +53,7 @@ from gateway.providers.upstream.request import (
     encode_body,
     merged_headers,
     request_headers,
+    sent_as_written,
 )
 from gateway.providers.upstream.retry import SAFE_METHODS, may_retry, retry_delay
 from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
@@ -116,6 +117,15 @@ def _secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ..
     return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
 
+def _as_httpx_sends(url: str) -> str | None:
+    """``url`` as httpx encodes it, or ``None`` if httpx cannot parse it (returned, not
+    raised: no httpx exception rides along as the context of the error made of it)."""
+    try:
+        return str(httpx.URL(url))
+    except httpx.InvalidURL:
+        return None
+
+
 class ProviderHTTP:
     """Resilient request execution for one provider."""
 
@@ -162,6 +172,8 @@ class ProviderHTTP:
         """Sent with every request; a request's own headers win."""
         base = settings.base_url
         self._base = base if base.endswith("/") else base + "/"
+        self._base_as_written = _as_httpx_sends(self._base) == self._base
+        """Whether httpx leaves the base URL alone (then :meth:`_url` may skip parsing)."""
         self._answer_within = settings.timeouts.connect + settings.timeouts.read
         """Seconds an attempt may take from sending to the last byte of the answer: the read
         timeout bounds each read, so a body that trickles in would otherwise run on."""
@@ -396,13 +408,13 @@ class ProviderHTTP:
         """The absolute URL as httpx encodes it (what goes on the wire), parsed once for every
         attempt; one httpx cannot parse is a bad request (never sent, no verdict on the
         provider)."""
-        invalid: str | None = None
-        try:
-            return str(httpx.URL(self._absolute(path, params)))
-        except httpx.InvalidURL as exc:
-            invalid = f"{type(exc).__name__} for {method} {path}"
-        # Raised outside the except block: no httpx exception rides along as context.
-        raise self._error(ErrorKind.BAD_REQUEST, invalid)
+        url = self._absolute(path, params)
+        if self._base_as_written and sent_as_written(url[len(self._base) :]):
+            return url
+        sent = _as_httpx_sends(url)
+        if sent is None:
+            raise self._error(ErrorKind.BAD_REQUEST, f"InvalidURL for {method} {path}")
+        return sent
 
     def _absolute(self, path: str, params: Params | None) -> str:
         """The request URL as one absolute string, query encoded by httpx's own rules.

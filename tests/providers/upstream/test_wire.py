@@ -19,12 +19,14 @@ from typing import Any, Literal
 import httpx
 import pytest
 from httpx_aiohttp import AiohttpTransport
+from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.config import ProviderSettings, tune
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.http import USER_AGENT, ProviderHTTP, json_error_parser
 from gateway.providers.upstream.aiohttp_wire import AiohttpWire
 from gateway.providers.upstream.wire import HttpxWire, Timeouts, Wire, WireFailure
+from gateway.telemetry.upstream import UpstreamTelemetry
 from tests.servers import free_port
 
 API_KEY = "sk_test_51WireSecretDoNotLeak"
@@ -324,6 +326,18 @@ async def test_headers_are_ours_and_the_same_as_before(server: RawServer) -> Non
         assert received.values("content-length") == ["3"]
         assert received.values("host") == [f"127.0.0.1:{server.port}"]
     assert not httpcore.values("accept-encoding")  # httpx's transport alone adds none
+
+
+async def test_a_traced_attempt_sends_its_traceparent_once(server: RawServer) -> None:
+    """With tracing on, each attempt's headers are a new mapping with ``traceparent`` added."""
+    http = make_http("aiohttp", server.url)
+    http.telemetry = UpstreamTelemetry(tracer=TracerProvider().get_tracer("test"))
+    await http.request("GET", "/v1/items/1", headers={"X-Extra": "1"})
+    await http.aclose()
+    [received] = server.received
+    [traceparent] = received.values("traceparent")
+    assert traceparent.startswith("00-") and received.values("x-extra") == ["1"]
+    assert received.values("user-agent") == [USER_AGENT]
 
 
 async def test_form_and_json_bodies_are_the_same_bytes_on_every_wire(server: RawServer) -> None:
