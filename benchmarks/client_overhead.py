@@ -1,4 +1,5 @@
-"""Client CPU per upstream call: raw aiohttp, httpx on each transport, and ProviderHTTP.
+"""Client CPU per upstream call: raw aiohttp, httpx on each transport, and ProviderHTTP on
+its production wire (aiohttp) and on the httpx-aiohttp transport it used before.
 
 A tiny JSON endpoint runs in a child process on 127.0.0.1; this process makes sequential GETs
 through each client and prints its own CPU time per call. It explains where the gateway's
@@ -72,19 +73,21 @@ async def measure(base: str, calls: int) -> None:
             print(f"| {name} | {await per_call_cpu(plain, calls):.0f} µs |")
 
     settings = ProviderSettings(name="stripe", base_url=base, api_key="sk_test_benchmark")
-    http = ProviderHTTP(
-        settings,
-        auth_headers={"Authorization": f"Bearer {settings.api_key}"},
-        error_parser=json_error_parser(("error", "message")),
-    )
-    try:
-        cost = await per_call_cpu(lambda: http.request("GET", PATH), calls)
-        print(
-            "| ProviderHTTP (breaker, limits, deadline, errors; requests straight to the "
-            f"transport) | {cost:.0f} µs |"
+    for name, transport in (
+        ("aiohttp straight, production's wire", None),
+        ("httpx models on httpx-aiohttp, the wire before", AiohttpTransport(limits=limits)),
+    ):
+        http = ProviderHTTP(
+            settings,
+            auth_headers={"Authorization": f"Bearer {settings.api_key}"},
+            error_parser=json_error_parser(("error", "message")),
+            transport=transport,
         )
-    finally:
-        await http.aclose()
+        try:
+            cost = await per_call_cpu(lambda http=http: http.request("GET", PATH), calls)
+            print(f"| ProviderHTTP (breaker, limits, deadline, errors) on {name} | {cost:.0f} µs |")
+        finally:
+            await http.aclose()
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from hypothesis import settings as hypothesis_settings
+from multidict import CIMultiDict, CIMultiDictProxy
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp
 from gateway.config import IdentitySettings, ProviderSettings, Settings, sandbox_settings, tune
 from gateway.model import CustomerRecord
 from gateway.providers.contract import ProviderAdapter
+from gateway.providers.upstream.wire import Answer
 from gateway.sandbox.base import LoggedRequest, simulator_state
 from gateway.sandbox.faults import Faults
 from gateway.sandbox.runner import ThreadedServer
@@ -47,6 +49,16 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REFERENCE = REPO.parent / "shared" / "reference"
 """The provider reference documents beside the repository (``../shared/reference``)."""
+
+
+def answer(
+    status: int, body: Any = None, *, content: bytes | None = None, **headers: str
+) -> Answer:
+    """A provider's answer as the wire reads it: ``body`` as JSON, or ``content`` as is."""
+    if content is None:
+        content = b"" if body is None else json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    return Answer(status, CIMultiDictProxy(CIMultiDict(headers)), content)
 
 
 def skip_or_fail(message: str) -> NoReturn:

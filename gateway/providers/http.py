@@ -1,6 +1,6 @@
 """The one pooled, resilient HTTP client behind every adapter.
 
-Each provider gets one :class:`ProviderHTTP`: a long-lived ``httpx.AsyncClient`` plus timeouts,
+Each provider gets one :class:`ProviderHTTP`: a long-lived pooled wire (aiohttp) plus timeouts,
 an overall deadline, retries with backoff (reads always; writes only under an idempotency key),
 a concurrency cap, a client-side rate limit, a rate-limit cool-down and a circuit breaker. Every
 failure leaves as a :class:`ProviderError`; the API key never appears in one. A call made for a
@@ -24,7 +24,7 @@ from importlib import metadata
 from typing import Any, Final
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.config import ProviderSettings
 from gateway.errors import ErrorKind, ProviderError
@@ -37,9 +37,9 @@ from gateway.providers.resilience import (
     RateLimiter,
     SharedCircuit,
 )
+from gateway.providers.upstream.aiohttp_wire import AiohttpWire
 from gateway.providers.upstream.classify import (
     TransportFailure,
-    classify_transport_error,
     counts_against_provider,
     kind_for_status,
 )
@@ -47,17 +47,22 @@ from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, js
 from gateway.providers.upstream.redact import redact
 from gateway.providers.upstream.request import (
     FormData,
+    Headers,
     Params,
     UpstreamRequest,
-    form_payload,
+    encode_body,
+    merged_headers,
     request_headers,
+    sent_as_written,
 )
 from gateway.providers.upstream.retry import SAFE_METHODS, may_retry, retry_delay
 from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
+from gateway.providers.upstream.wire import Answer, HttpxWire, Timeouts, Wire, WireFailure
 from gateway.request_scope import RequestScope, current_scope
 from gateway.telemetry.upstream import NO_TELEMETRY, Attempt, UpstreamTelemetry
 
 __all__ = [
+    "Answer",
     "ErrorParser",
     "ProviderHTTP",
     "UpstreamError",
@@ -112,6 +117,15 @@ def _secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ..
     return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
 
+def _as_httpx_sends(url: str) -> str | None:
+    """``url`` as httpx encodes it, or ``None`` if httpx cannot parse it (returned, not
+    raised: no httpx exception rides along as the context of the error made of it)."""
+    try:
+        return str(httpx.URL(url))
+    except httpx.InvalidURL:
+        return None
+
+
 class ProviderHTTP:
     """Resilient request execution for one provider."""
 
@@ -129,37 +143,40 @@ class ProviderHTTP:
         self.provider = settings.name
         self._error_parser = error_parser
         self._secrets = _secrets_for(settings.api_key, auth_headers)
-        timeout = httpx.Timeout(
-            settings.timeouts.read,
+        # aiohttp straight: its pool, not httpcore's (whose CPU per request grows with the
+        # pool), and no httpx models in between, which cost more CPU per call than the whole
+        # resilience layer (docs/benchmarks.md). A given httpx transport (tests: mocks, ASGI
+        # apps) is carried by HttpxWire; both send the same bytes (tests/providers/upstream).
+        self.wire: Wire = (
+            HttpxWire(transport)
+            if transport is not None
+            else AiohttpWire(max(settings.max_concurrency, 1))
+        )
+        self.transport = transport
+        """The httpx transport given, if any (``None`` in production)."""
+        self._timeouts = Timeouts(
             connect=settings.timeouts.connect,
+            read=settings.timeouts.read,
             pool=settings.timeouts.deadline,
         )
-        limits = httpx.Limits(
-            max_connections=max(settings.max_concurrency, 1),
-            max_keepalive_connections=max(settings.max_concurrency, 1),
-        )
-        # httpx's API on aiohttp's pool: httpcore's pool costs CPU per pooled connection on
-        # every request (see docs/benchmarks.md). Requests go straight to the transport:
-        # httpx's client would merge base URL, headers and cookies and run its auth, redirect
-        # and cookie machinery on every call, none of which a provider call needs (~60 µs of
-        # CPU per call, a quarter of the client's; benchmarks/client_overhead.py).
-        self.transport = transport or AiohttpTransport(limits=limits)
-        self._timeouts = timeout.as_dict()
-        """The timeouts httpx's client would hand the transport with each request."""
-        self.headers = httpx.Headers(
-            {
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-                **(default_headers or {}),
-                **auth_headers,
-            }
+        self.headers: Headers = CIMultiDictProxy(
+            CIMultiDict(
+                {
+                    "Accept": "application/json",
+                    "User-Agent": USER_AGENT,
+                    **(default_headers or {}),
+                    **auth_headers,
+                }
+            )
         )
         """Sent with every request; a request's own headers win."""
         base = settings.base_url
         self._base = base if base.endswith("/") else base + "/"
+        self._base_as_written = _as_httpx_sends(self._base) == self._base
+        """Whether httpx leaves the base URL alone (then :meth:`_url` may skip parsing)."""
         self._answer_within = settings.timeouts.connect + settings.timeouts.read
-        """Seconds an attempt may take from sending to the last byte of the answer: httpx's
-        read timeout bounds each read, so a body that trickles in would otherwise run on."""
+        """Seconds an attempt may take from sending to the last byte of the answer: the read
+        timeout bounds each read, so a body that trickles in would otherwise run on."""
         self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
         self.rate_limiter: Limiter = RateLimiter(
             settings.rate_limit.rate, settings.rate_limit.burst
@@ -175,7 +192,7 @@ class ProviderHTTP:
         return f"ProviderHTTP(provider={self.provider!r}, base_url={self.settings.base_url!r})"
 
     async def aclose(self) -> None:
-        await self.transport.aclose()
+        await self.wire.aclose()
 
     def share(self, limiter: Limiter, circuit: SharedCircuit) -> None:
         """Take the rate limit and circuit announcements the replicas share (gateway/shared):
@@ -226,17 +243,15 @@ class ProviderHTTP:
         retries and waits included, ends within ``settings.timeouts.deadline``.
         """
         method = method.upper()
-        send_headers = request_headers(headers, idempotency_key)
-        form, content = form_payload(data, send_headers)
+        own = request_headers(headers, idempotency_key)
+        body, content_type = encode_body(data, json_body)
         upstream = UpstreamRequest(
             method=method,
             path=path,
             url=self._url(method, path, params),
-            headers=send_headers,
-            form=form,
-            content=content,
-            json_body=json_body,
-            retryable=may_retry(method, send_headers, retry_writes=retry_writes),
+            headers=merged_headers(self.headers, own, content_type),
+            body=body,
+            retryable=may_retry(method, own, retry_writes=retry_writes),
         )
         return await self._run(upstream)
 
@@ -389,16 +404,17 @@ class ProviderHTTP:
             code="circuit_open",
         )
 
-    def _url(self, method: str, path: str, params: Params | None) -> httpx.URL:
-        """The absolute URL, parsed once for every attempt; one httpx cannot parse is a bad
-        request (never sent, no verdict on the provider)."""
-        invalid: str | None = None
-        try:
-            return httpx.URL(self._absolute(path, params))
-        except httpx.InvalidURL as exc:
-            invalid = f"{type(exc).__name__} for {method} {path}"
-        # Raised outside the except block: no httpx exception rides along as context.
-        raise self._error(ErrorKind.BAD_REQUEST, invalid)
+    def _url(self, method: str, path: str, params: Params | None) -> str:
+        """The absolute URL as httpx encodes it (what goes on the wire), parsed once for every
+        attempt; one httpx cannot parse is a bad request (never sent, no verdict on the
+        provider)."""
+        url = self._absolute(path, params)
+        if self._base_as_written and sent_as_written(url[len(self._base) :]):
+            return url
+        sent = _as_httpx_sends(url)
+        if sent is None:
+            raise self._error(ErrorKind.BAD_REQUEST, f"InvalidURL for {method} {path}")
+        return sent
 
     def _absolute(self, path: str, params: Params | None) -> str:
         """The request URL as one absolute string, query encoded by httpx's own rules.
@@ -455,24 +471,15 @@ class ProviderHTTP:
                     if (calls := _upstream_calls.get()) is not None:
                         calls[self.provider] += 1
                     async with asyncio.timeout(self._answer_within) as answer:
-                        response = await self.transport.handle_async_request(
-                            httpx.Request(
-                                method,
-                                upstream.url,
-                                # telemetry: the attempt's clock and span start here
-                                headers=self._merged(call.sending(upstream.headers)),
-                                data=upstream.form,
-                                content=upstream.content,
-                                json=upstream.json_body,
-                                extensions={"timeout": self._timeouts},
-                            )
+                        response = await self.wire.send(
+                            method,
+                            upstream.url,
+                            # telemetry: the attempt's clock and span start here
+                            call.sending(upstream.headers),
+                            upstream.body,
+                            self._timeouts,
                         )
-                        try:
-                            await response.aread()  # the whole body; the stream closes at its end
-                        except BaseException:
-                            await response.aclose()  # a body cut short frees its connection
-                            raise
-                        call.answered(response.status_code)
+                        call.answered(response.status)
         except TimeoutError:
             if answer is not None and answer.expired():
                 failure = TransportFailure(
@@ -491,32 +498,24 @@ class ProviderHTTP:
                 failure = TransportFailure(
                     ErrorKind.TIMEOUT, f"no answer to {method} {path} within {limit}"
                 )
-        except httpx.RequestError as exc:
-            found = classify_transport_error(exc)
+        except WireFailure as exc:
+            found = exc.failure
             failure = TransportFailure(found.kind, f"{found.reason} calling {method} {path}")
         if failure is not None:
             return self._error(failure.kind, failure.reason), False
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             error = self._status_error(response)
             return error, not counts_against_provider(error.kind)
         body = self._decode(response, method, path)
         return body, not isinstance(body, ProviderError)
 
-    def _merged(self, headers: Mapping[str, str]) -> httpx.Headers:
-        """The client's headers with the request's own over them (what httpx's client does)."""
-        if not headers:
-            return self.headers
-        merged = self.headers.copy()
-        merged.update(headers)
-        return merged
-
-    def _status_error(self, response: httpx.Response) -> ProviderError:
+    def _status_error(self, response: Answer) -> ProviderError:
         """Normalise a non-2xx answer, reading the provider's own code and message."""
         try:
             parsed = self._error_parser(response)
         except Exception:  # a parser must not raise; if one does, keep the status
             parsed = UpstreamError(None, None)
-        status = response.status_code
+        status = response.status
         kind = kind_for_status(status)
         return self._error(
             kind,
@@ -526,9 +525,9 @@ class ProviderHTTP:
             retry_after=retry_after_for(kind, response),
         )
 
-    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+    def _decode(self, response: Answer, method: str, path: str) -> Any:
         """The JSON body, ``None`` for no body, or a BAD_RESPONSE error for malformed JSON."""
-        if response.status_code == 204 or not response.content.strip():
+        if response.status == 204 or not response.content.strip():
             return None
         try:
             return response.json()
@@ -536,6 +535,6 @@ class ProviderHTTP:
             pass
         return self._error(
             ErrorKind.BAD_RESPONSE,
-            f"malformed JSON in the answer to {method} {path} (HTTP {response.status_code})",
-            status=response.status_code,
+            f"malformed JSON in the answer to {method} {path} (HTTP {response.status})",
+            status=response.status,
         )

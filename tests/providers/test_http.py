@@ -31,6 +31,7 @@ from starlette.types import ASGIApp
 from gateway.config import ProviderSettings, tune
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.http import (
+    Answer,
     ProviderHTTP,
     UpstreamError,
     json_error_parser,
@@ -42,6 +43,7 @@ from gateway.providers.upstream.redact import redact
 from gateway.sandbox.base import SimulatorState, build_app, simulator_state
 from gateway.sandbox.faults import Faults
 from gateway.sandbox.forms import read_form
+from tests.conftest import answer
 
 API_KEY = "sk_test_51SecretDemoKeyDoNotLeak"
 STRIPE_PARSER = json_error_parser(("error", "message"))
@@ -349,12 +351,10 @@ async def test_a_raising_error_parser_still_gives_a_provider_error() -> None:
     assert (info.value.kind, info.value.message) == (ErrorKind.NOT_FOUND, "HTTP 404")
 
 
-def _response(
-    status: int, body: Any = None, *, text: str | None = None, **headers: str
-) -> httpx.Response:
+def _response(status: int, body: Any = None, *, text: str | None = None, **headers: str) -> Answer:
     if text is not None:
-        return httpx.Response(status, text=text, headers=headers)
-    return httpx.Response(status, json=body, headers=headers)
+        return answer(status, content=text.encode(), **headers)
+    return answer(status, body, **headers)
 
 
 def test_json_error_parser_paths_code_and_type() -> None:
@@ -937,3 +937,4 @@ def test_request_urls_match_what_httpx_would_build(
         expected = client.build_request("GET", path, params=params).url
 
     assert httpx.URL(http._absolute(path, params)) == expected
+    assert http._url("GET", path, params) == str(expected)  # what goes on the wire

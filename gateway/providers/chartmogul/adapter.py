@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-import httpx
-
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import (
     Address,
@@ -33,7 +31,7 @@ from gateway.model import (
 from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.contract import Capabilities
-from gateway.providers.http import ErrorParser, UpstreamError
+from gateway.providers.http import Answer, ErrorParser, UpstreamError
 
 MAX_PAGE_SIZE: Final = 200
 MAX_LOOKUP_PAGES: Final = 50
@@ -50,7 +48,7 @@ def looks_like_chartmogul_uuid(value: str) -> bool:
 # --------------------------------------------------------------------------- errors
 
 
-def parse_error(response: httpx.Response) -> UpstreamError:
+def parse_error(response: Answer) -> UpstreamError:
     """Reads every error body ChartMogul is known to send; never raises.
 
     ``{"code","message","param"}``, ``{"error","error_details":[{param,code,message}]}``,

@@ -18,8 +18,6 @@ from functools import cached_property
 from typing import Any, ClassVar, Final
 from urllib.parse import quote, urlsplit
 
-import httpx
-
 from gateway.errors import ErrorKind, ProviderError
 from gateway.model import (
     Address,
@@ -34,7 +32,7 @@ from gateway.providers import coerce
 from gateway.providers.adapter import HTTPAdapter
 from gateway.providers.coerce import email_key
 from gateway.providers.contract import Capabilities
-from gateway.providers.http import ErrorParser, UpstreamError
+from gateway.providers.http import Answer, ErrorParser, UpstreamError
 
 NAME: Final = "lago"
 MAX_PAGE_SIZE: Final = 100
@@ -51,7 +49,7 @@ _TEXT_PARAMS: Final[Mapping[WritableField, str]] = {
 logger = logging.getLogger("customer_gateway.providers.lago")
 
 
-def parse_error(response: httpx.Response) -> UpstreamError:
+def parse_error(response: Answer) -> UpstreamError:
     """Lago's ``{"status","error","code"?,"error_details"?}``; validation details go into the
     message (``external_id: value_is_mandatory``) so the caller sees what was refused."""
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from gateway.providers.upstream.wire import Answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +18,7 @@ class UpstreamError:
     message: str | None
 
 
-ErrorParser = Callable[[httpx.Response], UpstreamError]
+ErrorParser = Callable[[Answer], UpstreamError]
 """Reads a provider's own error shape; must not raise."""
 
 
@@ -29,7 +29,7 @@ def json_error_parser(*paths: tuple[str, ...]) -> ErrorParser:
     (``code``, else ``type``).
     """
 
-    def parse(response: httpx.Response) -> UpstreamError:
+    def parse(response: Answer) -> UpstreamError:
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

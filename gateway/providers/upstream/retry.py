@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
-
-import httpx
 
 from gateway.config import RetryPolicy
 from gateway.errors import ProviderError
@@ -14,7 +13,7 @@ SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods retried without an idempotency key: they change nothing upstream."""
 
 
-def may_retry(method: str, headers: httpx.Headers, *, retry_writes: bool) -> bool:
+def may_retry(method: str, headers: Mapping[str, str], *, retry_writes: bool) -> bool:
     """Whether a request may be sent more than once (``method`` upper-case).
 
     Reads always; writes only under an idempotency key or when the caller says the write is

@@ -6,12 +6,11 @@ import time
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-import httpx
-
 from gateway.errors import ErrorKind
+from gateway.providers.upstream.wire import Answer
 
 
-def retry_after_seconds(response: httpx.Response, *, rate_limit_reset: bool = True) -> float | None:
+def retry_after_seconds(response: Answer, *, rate_limit_reset: bool = True) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``X-RateLimit-Reset``.
 
     ``rate_limit_reset=False`` ignores ``X-RateLimit-Reset``, which some providers (Lago) send on
@@ -40,7 +39,7 @@ def retry_after_seconds(response: httpx.Response, *, rate_limit_reset: bool = Tr
     return None
 
 
-def retry_after_for(kind: ErrorKind, response: httpx.Response) -> float | None:
+def retry_after_for(kind: ErrorKind, response: Answer) -> float | None:
     """The wait an error of ``kind`` asks for: a 429 reads both headers, an outage only
     ``Retry-After``; other errors are not waited out."""
     if kind is ErrorKind.RATE_LIMITED:

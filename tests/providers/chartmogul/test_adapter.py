@@ -21,9 +21,10 @@ from gateway.model import Address, CustomerWrite, Lookup, Money
 from gateway.providers.chartmogul.adapter import ChartMogulAdapter, parse_error
 from gateway.providers.chartmogul.simulator import DEFAULT_DATA_SOURCE_UUID, create_app
 from gateway.providers.contract import ProviderAdapter
+from gateway.providers.upstream.wire import Answer
 from gateway.sandbox.base import LoggedRequest, simulator_state
 from gateway.sandbox.faults import Faults
-from tests.conftest import AdapterFactory, fast_settings, walk_pages
+from tests.conftest import AdapterFactory, answer, fast_settings, walk_pages
 from tests.conftest import request_log as log
 
 STRIPE_DS = "ds_fef05d54-47b4-431b-aed2-eb6b9e545430"
@@ -305,10 +306,10 @@ async def test_malformed_json_is_bad_response(adapter: ChartMogulAdapter, app: S
     assert len(log(app)) == 1
 
 
-def _response(status: int, body: Any) -> httpx.Response:
+def _response(status: int, body: Any) -> Answer:
     if isinstance(body, bytes):
-        return httpx.Response(status, content=body)
-    return httpx.Response(status, json=body)
+        return answer(status, content=body)
+    return answer(status, body)
 
 
 @pytest.mark.parametrize(
