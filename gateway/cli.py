@@ -449,7 +449,7 @@ async def _serve_one(
     from gateway.telemetry.exposition import metrics_app
 
     # The app opens the configured identity index (and runs the background sync on it).
-    app = create_app(settings, graphiql=not args.no_graphiql, open_index=True)
+    app = create_app(settings, graphiql=not args.no_graphiql, open_index=True, freeze_heap=True)
     server = LoopbackServer(app, host=args.host, port=args.port, drain=settings.drain_seconds)
     if cluster is not None:
         # The socket is bound (its port known) and queues connections until start().

@@ -33,6 +33,7 @@ from gateway.core.record_cache import RecordCache
 from gateway.documents import DocumentRefused, PersistedDocuments, names_document
 from gateway.errors import ErrorCode
 from gateway.graphiql import STATIC_PATH, render_page, static_files
+from gateway.heap import freeze_startup_heap
 from gateway.http_errors import (
     EXCEPTION_HANDLERS,
     GRAPHQL_RESPONSE_JSON,
@@ -68,6 +69,7 @@ from resolvers.extensions import shows_paths
 from resolvers.schema import build_schema
 
 access_log = logging.getLogger("customer_gateway.access")
+logger = logging.getLogger("customer_gateway.server")
 
 
 class GatewayGraphQL(GraphQL[RequestContext, None]):
@@ -246,6 +248,7 @@ def create_app(
     index: IdentityIndex | None = None,
     open_index: bool = False,
     change_sink: ChangeSink | None = None,
+    freeze_heap: bool = False,
 ) -> Starlette:
     """The gateway app. Without ``adapters``, the lifespan builds one per enabled provider
     (one pooled HTTP client each) and closes them on shutdown.
@@ -263,6 +266,9 @@ def create_app(
     Providers' signed webhooks (``POST /webhooks/<provider>``, gateway/webhooks.py) go to
     ``change_sink`` (``app.state.change_sink``; none: acknowledged and dropped); their secrets
     are ``app.state.webhook_secrets`` (from settings; the sandbox wiring adds its own).
+
+    ``freeze_heap`` (``serve``): once started, the process's heap so far is frozen out of the
+    cyclic collector's walks (gateway/heap.py); not for apps made and dropped, as in tests.
     """
     telemetry = (
         Telemetry(tracer_provider=tracer_provider)
@@ -304,6 +310,11 @@ def create_app(
             if app.state.change_sink is None:  # verified webhooks go into the index
                 app.state.change_sink = runner.sink
         app.state.sync = runner
+        if freeze_heap:
+            frozen = freeze_startup_heap()
+            access_log.debug(
+                "froze %d start-up objects out of the cyclic collector's walks", frozen
+            )
         try:
             yield
         finally:

@@ -79,7 +79,7 @@ def app() -> Starlette:
     # One identity index for every worker (the parent's choice: on the sandbox, a file of its
     # own, since an in-memory index would be one per worker).
     settings = replace(settings, index_url=spec["index_url"])
-    return create_app(settings, graphiql=spec["graphiql"], open_index=True)
+    return create_app(settings, graphiql=spec["graphiql"], open_index=True, freeze_heap=True)
 
 
 async def serve_workers(
