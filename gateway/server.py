@@ -121,6 +121,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
             )
         await response(scope, receive, send)
         _log_request(request, response.status_code, time.perf_counter() - started, calls, notices)
+        context: RequestContext | None = getattr(request.state, "gateway_context", None)
+        if context is not None:
+            context.release()  # what it read is freed now, not by the cyclic collector
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

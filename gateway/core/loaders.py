@@ -237,6 +237,13 @@ class Loaders:
                 if provider in wanted:
                     loader.clear_all()
 
+    def release(self) -> None:
+        """Drop every loader and what it holds, once the request is answered (see
+        :meth:`RequestContext.release`); a later load would start afresh."""
+        self._sets.clear()
+        self._unwalked.clear()
+        self._walked.clear()
+
     def clear_all(self) -> None:
         self._unwalked.clear()
         for loaders in self._sets.values():
