@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -19,7 +19,7 @@ from gateway.identity.resolver import MatchEdge, MatchRule
 from gateway.identity.survivorship import Conflict
 from gateway.index.components import batched, ref_in
 from gateway.index.contract import IndexedCustomer, IndexStats, SyncCursor
-from gateway.index.serialise import load_conflict, load_record
+from gateway.index.serialise import load_conflict, load_snapshot
 from gateway.index.tables import (
     aliases,
     conflicts,
@@ -57,7 +57,21 @@ _CUSTOMERS = sa.select(customers).where(customers.c.id.in_(_IDS))
 _MEMBERS = sa.select(
     records.c.customer_id, records.c.provider, records.c.record_id, records.c.snapshot
 ).where(records.c.customer_id.in_(_IDS), records.c.deleted.is_(False))
-_EDGES = sa.select(edges).where(edges.c.customer_id.in_(_IDS)).order_by(edges.c.position)
+_EDGES = (
+    sa.select(
+        edges.c.customer_id,
+        edges.c.rule,
+        edges.c.namespace,
+        edges.c.value,
+        edges.c.left_provider,
+        edges.c.left_id,
+        edges.c.right_provider,
+        edges.c.right_id,
+    )
+    .where(edges.c.customer_id.in_(_IDS))
+    .order_by(edges.c.position)
+)
+_RULES: Final = {rule.value: rule for rule in MatchRule}
 _CONFLICTS = (
     sa.select(conflicts.c.customer_id, conflicts.c.data)
     .where(conflicts.c.customer_id.in_(_IDS))
@@ -97,8 +111,9 @@ def load_customers(conn: sa.Connection, ids: Iterable[str]) -> dict[str, Indexed
         if not rows:
             continue
         found = {"ids": [row.id for row in rows]}
-        members, snapshots = _members(conn.execute(_MEMBERS, found))
-        explained = _edges(conn.execute(_EDGES, found))
+        refs: dict[tuple[str, str], RecordRef] = {}
+        members, snapshots = _members(conn.execute(_MEMBERS, found), refs)
+        explained = _edges(conn.execute(_EDGES, found), refs)
         guardrails: dict[str, list[Conflict]] = defaultdict(list)
         for customer_id, data in conn.execute(_CONFLICTS, found):
             guardrails[customer_id].append(load_conflict(data))
@@ -127,38 +142,50 @@ def load_records(conn: sa.Connection, refs: Sequence[RecordRef]) -> dict[RecordR
             ref_in(records.c.provider, records.c.record_id, chunk)
         )
         for snapshot in (conn.execute(query)).scalars():
-            record = load_record(snapshot)
+            record = load_snapshot(snapshot)
             out[record.ref] = record
     return out
 
 
 def _members(
-    rows: Iterable[Sequence[Any]],
+    rows: Iterable[Sequence[Any]], refs: dict[tuple[str, str], RecordRef]
 ) -> tuple[Mapping[str, list[RecordRef]], Mapping[str, dict[RecordRef, CustomerRecord]]]:
     """Each customer's live member refs and their stored snapshots, from one query (reads then
-    compare fresh records against the snapshots without a second round trip)."""
-    refs: dict[str, list[RecordRef]] = defaultdict(list)
+    compare fresh records against the snapshots without a second round trip). ``refs``: the
+    read's refs by (provider, id), made once for its members and edges."""
+    members: dict[str, list[RecordRef]] = defaultdict(list)
     snapshots: dict[str, dict[RecordRef, CustomerRecord]] = defaultdict(dict)
     for customer_id, provider, record_id, snapshot in rows:
-        ref = RecordRef(provider, record_id)
-        refs[customer_id].append(ref)
-        snapshots[customer_id][ref] = load_record(snapshot)
-    return refs, snapshots
+        ref = _ref(refs, provider, record_id)
+        members[customer_id].append(ref)
+        snapshots[customer_id][ref] = load_snapshot(snapshot)
+    return members, snapshots
 
 
-def _edges(rows: Iterable[sa.Row[Any]]) -> Mapping[str, list[MatchEdge]]:
+def _edges(
+    rows: Iterable[Sequence[Any]], refs: dict[tuple[str, str], RecordRef]
+) -> Mapping[str, list[MatchEdge]]:
     out: dict[str, list[MatchEdge]] = defaultdict(list)
-    for row in rows:
-        out[row.customer_id].append(
+    for customer_id, rule, namespace, value, left, left_id, right, right_id in rows:
+        out[customer_id].append(
             MatchEdge(
-                rule=MatchRule(row.rule),
-                namespace=row.namespace,
-                value=row.value,
-                left=RecordRef(row.left_provider, row.left_id),
-                right=RecordRef(row.right_provider, row.right_id),
+                rule=_RULES[rule],
+                namespace=namespace,
+                value=value,
+                left=_ref(refs, left, left_id),
+                right=_ref(refs, right, right_id),
             )
         )
     return out
+
+
+def _ref(refs: dict[tuple[str, str], RecordRef], provider: str, record_id: str) -> RecordRef:
+    """One :class:`RecordRef` per record within a read (a page's edges name each member
+    twice or more)."""
+    found = refs.get((provider, record_id))
+    if found is None:
+        found = refs[provider, record_id] = RecordRef(provider, record_id)
+    return found
 
 
 def overrides_naming(conn: sa.Connection, refs: Sequence[RecordRef]) -> list[Override]:

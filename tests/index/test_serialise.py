@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.identity.survivorship import Conflict, ConflictKind
-from gateway.index.serialise import dump_conflict, dump_record, load_conflict, load_record
+from gateway.index.serialise import (
+    dump_conflict,
+    dump_record,
+    load_conflict,
+    load_record,
+    load_snapshot,
+)
 from gateway.model import Address, CustomerRecord, Metric, Money, RecordDetails, RecordRef
 
 FULL = CustomerRecord(
@@ -32,6 +38,17 @@ FULL = CustomerRecord(
 
 def test_every_field_round_trips() -> None:
     assert load_record(dump_record(FULL)) == FULL
+
+
+def test_a_snapshot_is_parsed_once_per_text() -> None:
+    text = dump_record(FULL)
+    other = dump_record(dataclasses.replace(FULL, name="Bea"))
+
+    first = load_snapshot(text)
+
+    assert first == FULL
+    assert load_snapshot("".join(text)) is first  # equal text, not the same string object
+    assert load_snapshot(other) == dataclasses.replace(FULL, name="Bea")
 
 
 def test_naive_times_and_deletions_round_trip() -> None:
