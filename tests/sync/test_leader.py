@@ -10,8 +10,10 @@ import pytest
 
 from gateway.config import Settings, SyncSettings, sandbox_settings
 from gateway.sandbox.dataset import Dataset
+from gateway.sync import SyncRunner
 from gateway.sync.leader import LEASE_INTERVAL_MAX, Role, SyncLeader, lease_interval
 from tests.conftest import GatewayHarness, eventually, gateway_harness, request_log
+from tests.sync.conftest import Sandbox
 
 SETTINGS = Settings(
     providers=sandbox_settings(),
@@ -85,3 +87,43 @@ async def test_two_apps_on_one_index_sync_it_once_and_the_standby_takes_over(
 def test_the_lease_is_tried_at_the_poll_interval_at_most_every_few_seconds() -> None:
     assert lease_interval(SyncSettings(poll_interval=0.5)) == 0.5
     assert lease_interval(SyncSettings(poll_interval=60)) == LEASE_INTERVAL_MAX
+
+
+class LosableLease:
+    """A lease that is taken once and then lost (as when a leader's database connection
+    drops): it is never given again."""
+
+    where = "test lease"
+
+    def __init__(self) -> None:
+        self.lost = False
+        self.released = 0
+
+    async def acquire(self) -> bool:
+        return not self.lost
+
+    async def held(self) -> bool:
+        return not self.lost
+
+    async def release(self) -> None:
+        self.released += 1
+
+
+async def test_a_leader_that_loses_the_lease_stops_its_sync_and_stands_by(
+    sandbox: Sandbox,
+) -> None:
+    runner = SyncRunner(sandbox.index, sandbox.adapters, sandbox.settings)
+    lease = LosableLease()
+    leader = SyncLeader(runner, lease, interval=0.01)
+    await leader.start()
+    try:
+        assert leader.role is Role.LEADER and runner._tasks
+
+        lease.lost = True
+
+        await eventually(lambda: leader.role is Role.STANDBY)
+        assert runner._tasks == [] and lease.released == 1
+        assert (await leader.status())["role"] == "standby"
+    finally:
+        await leader.aclose()
+    assert lease.released == 1  # a standby has nothing to hand back
