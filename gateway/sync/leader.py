@@ -92,7 +92,7 @@ class SyncLeader:
         try:
             if not await self.lease.acquire():
                 return
-        except INDEX_ERRORS as exc:  # the database is down: a standby until it is back
+        except Exception as exc:  # the database down, say: a standby until the next try
             logger.warning("sync: cannot try the lease (%s): %s", self.lease.where, error_text(exc))
             return
         self.role = Role.LEADER
@@ -103,12 +103,18 @@ class SyncLeader:
         while not await wait_or_stop(self._stop, self.interval):
             if self.role is Role.STANDBY:
                 await self._attempt()
-            elif not await self.lease.held():
+            elif not await self._still_held():
                 # Its connection is gone, and the lock with it: another process may lead now.
                 logger.warning("sync: lost the lease (%s); standing by", self.lease.where)
                 self.role = Role.STANDBY
                 await self.runner.aclose()
                 await self.lease.release()
+
+    async def _still_held(self) -> bool:
+        try:
+            return await self.lease.held()
+        except Exception:  # cannot tell: as if lost, rather than risk two leaders
+            return False
 
     async def _index_status(self) -> SyncStatus:
         """Each provider as its saved backfill cursor has it: complete (listed to the end by
