@@ -344,7 +344,10 @@ async def _run_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 async def _run_sync(args: argparse.Namespace, settings: Settings, opener: IndexFactory) -> int:
     """``sync``: one backfill pass over the providers (the sandbox's when asked), progress on
-    stderr, a summary on stdout; exit 1 when a provider failed or the run was interrupted."""
+    stderr, a summary on stdout; exit 1 when a provider failed or the run was interrupted, or
+    at once when another process holds the index's sync lease (a serving gateway syncing it:
+    two syncs would list every provider twice)."""
+    from gateway.index.lease import index_lease
     from gateway.providers.registry import build_adapters
     from gateway.sync import SyncRunner
     from gateway.sync.progress import Progress
@@ -356,7 +359,11 @@ async def _run_sync(args: argparse.Namespace, settings: Settings, opener: IndexF
         settings = replace(settings, providers=cluster.provider_settings())
     try:
         index = await opener(settings)
+        lease = index_lease(index)
         try:
+            if not await lease.acquire():
+                print(_LEASE_HELD.format(where=lease.where), file=sys.stderr)
+                return 1
             adapters = build_adapters(settings)
             progress = Progress(sys.stderr)
             runner = SyncRunner(index, adapters, settings, listener=progress.update)
@@ -371,11 +378,20 @@ async def _run_sync(args: argparse.Namespace, settings: Settings, opener: IndexF
                 for adapter in adapters.values():
                     await adapter.aclose()
         finally:
+            await lease.release()
             await index.aclose()
     finally:
         if cluster is not None:
             await cluster.stop()
     return _sync_report(status)
+
+
+_LEASE_HELD = (
+    "customer-gateway sync: another process is syncing this index ({where}), most likely a "
+    "running serve, whose background sync does this backfill already (its /healthz shows how "
+    "far); run sync again once that process has stopped, or with CUSTOMER_GATEWAY_SYNC=0 on "
+    "every serving process"
+)
 
 
 def _sync_report(status: SyncStatus) -> int:

@@ -46,6 +46,7 @@ from gateway.http_errors import (
 )
 from gateway.index.cached import CachedIndex
 from gateway.index.contract import IdentityIndex
+from gateway.index.lease import index_lease
 from gateway.providers.contract import ChangeSink, ProviderAdapter
 from gateway.providers.health import circuit_state, readiness
 from gateway.providers.http import count_upstream_calls
@@ -56,6 +57,7 @@ from gateway.request_id import HEADER as REQUEST_ID_HEADER
 from gateway.request_id import RequestIdMiddleware, current_request_id
 from gateway.shared import SharedState
 from gateway.sync import SyncRunner
+from gateway.sync.leader import SyncLeader, lease_interval
 from gateway.sync.status import Listener, ProviderSyncStatus, SyncState
 from gateway.telemetry.app import Telemetry
 from gateway.telemetry.exposition import metrics_endpoint
@@ -260,7 +262,9 @@ def create_app(
     ``open_index`` the configured one (``serve``: opened and migrated by the lifespan, closed
     on shutdown); with neither, identity is resolved live on every read. With an index and
     ``settings.sync.enabled`` the lifespan runs the sync in the background (``app.state.sync``,
-    a :class:`~gateway.sync.SyncRunner`) and ``/healthz`` reports it.
+    a :class:`~gateway.sync.SyncRunner`) while this process holds the index's sync lease
+    (``app.state.sync_leader``, gateway/sync/leader.py: one process per index syncs, the
+    others stand by and take over), and ``/healthz`` reports it.
 
     Telemetry (docs/operations.md): the app's metrics live in ``app.state.telemetry``, served
     on the API itself only with ``metrics=True`` (tests; ``serve`` uses a separate address).
@@ -298,6 +302,7 @@ def create_app(
 
             opened = await open_configured_index(settings)
         graph_index = index if index is not None else opened
+        lease = index_lease(graph_index)  # the index's own, before any cache wraps it
         if graph_index is not None and settings.identity_cache_ttl > 0:
             # Reads and the sync share it, so every write of this process empties it.
             graph_index = CachedIndex(graph_index, ttl=settings.identity_cache_ttl)
@@ -305,14 +310,18 @@ def create_app(
             IdentityGraph(graph_index, settings.identity) if graph_index is not None else None
         )
         runner: SyncRunner | None = None
+        leader: SyncLeader | None = None
         if graph_index is not None and settings.sync.enabled:
             runner = SyncRunner(
                 graph_index, app.state.adapters, settings, listener=_synced(app.state.graph)
             )
-            await runner.start()
-            if app.state.change_sink is None:  # verified webhooks go into the index
+            # One process per index runs it; the others stand by (gateway/sync/leader.py).
+            leader = SyncLeader(runner, lease, interval=lease_interval(settings.sync))
+            await leader.start()
+            if app.state.change_sink is None:  # verified webhooks go into the index, standby too
                 app.state.change_sink = runner.sink
         app.state.sync = runner
+        app.state.sync_leader = leader
         if freeze_heap:
             frozen = freeze_startup_heap()
             access_log.debug(
@@ -321,8 +330,8 @@ def create_app(
         try:
             yield
         finally:
-            if runner is not None:
-                await runner.aclose()
+            if leader is not None:
+                await leader.aclose()
             if opened is not None:
                 await opened.aclose()
             if shared is not None:
@@ -357,9 +366,9 @@ def create_app(
             "providers": sorted(circuits),
             "circuits": circuits,
         }
-        runner: SyncRunner | None = getattr(request.app.state, "sync", None)
-        if runner is not None:
-            body["sync"] = runner.status().as_json()
+        leader: SyncLeader | None = getattr(request.app.state, "sync_leader", None)
+        if leader is not None:
+            body["sync"] = await leader.status()
         return JSONResponse(body)
 
     async def ready(request: Request) -> Response:

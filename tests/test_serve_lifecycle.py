@@ -23,6 +23,7 @@ from tests.test_cli import running
 QUERY = '{ customerByEmail(email: "ada@lovelace.example") { name } }'
 ANSWER = {"data": {"customerByEmail": {"name": "Ada Lovelace"}}}
 SLOW_STRIPE = json.dumps({"stripe": {"latency_ms": 1500}})
+PROVIDERS = ("chartmogul", "firstofficer", "lago", "stripe", "tofupay")
 WAIT = 20.0
 """Seconds any one wait in these tests may take before it fails."""
 
@@ -144,3 +145,35 @@ def test_bad_process_options_are_refused(
 
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def listings(lines: list[str], name: str) -> int:
+    """Listing requests (GET of the customers collection) a sandbox simulator has answered."""
+    log = httpx.get(f"{simulator(lines, name)}/__sandbox/requests", timeout=WAIT).json()
+    return sum(
+        1
+        for call in log["requests"]
+        if call["method"] == "GET" and call["path"].rstrip("/").endswith("customers")
+    )
+
+
+def test_workers_on_one_index_list_the_providers_once() -> None:
+    """Both workers up, one leads the sync (the other reports standby) and each provider is
+    listed by one backfill only: one page each, at the providers' page size."""
+    args = ("serve", "--port", "0", "--sandbox-base-port", "0", "--workers", "2")
+    with running(*args, "--customers", "12") as (proc, lines):
+        health = endpoint(lines).replace("/graphql", "/healthz")
+        roles: set[str] = set()
+        synced = False
+        deadline = time.monotonic() + WAIT
+        # Each request is a new connection, which either worker may accept: ask until both
+        # have answered (bounded), and the sync is done.
+        while roles != {"leader", "standby"} or not synced:
+            assert time.monotonic() < deadline, (roles, synced)
+            sync = httpx.get(health, timeout=WAIT).json()["sync"]
+            roles.add(sync["role"])
+            synced = sync["synced"]
+
+        assert {name: listings(lines, name) for name in PROVIDERS} == dict.fromkeys(PROVIDERS, 1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0

@@ -33,6 +33,7 @@ __all__ = [
     "data_dir",
     "file_reader",
     "index_url",
+    "is_memory",
     "make_engine",
     "parse_url",
     "running_index_url",
@@ -119,7 +120,8 @@ def scrub(text: str, url: str | URL) -> str:
     return text
 
 
-def _memory(url: URL) -> bool:
+def is_memory(url: URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (one per connection, one process)."""
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
@@ -128,7 +130,7 @@ def make_engine(url: str | URL) -> AsyncEngine:
     would be an empty database); a SQLite file's directory is created."""
     parsed = parse_url(url)
     options: dict[str, Any] = {}
-    if _memory(parsed):
+    if is_memory(parsed):
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     elif parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +163,7 @@ def file_reader(url: str | URL) -> FileReader | None:
     few threads of their own, each read one hand-off (gateway/index/store.py). Reader
     connections are query-only; the file is in WAL mode already (the writer set it)."""
     parsed = parse_url(url)
-    if parsed.get_backend_name() != "sqlite" or _memory(parsed):
+    if parsed.get_backend_name() != "sqlite" or is_memory(parsed):
         return None
     engine = sa.create_engine(
         parsed.set(drivername="sqlite"),

@@ -40,6 +40,7 @@ from gateway.index.contract import (
 )
 from gateway.index.engine import FileReader, safe_url
 from gateway.index.ids import NewCluster, OldCustomer, assign_ids, candidates
+from gateway.index.lease import SyncLease, lease_for
 from gateway.index.pages import encode_cursor, page_select
 from gateway.index.reads import (
     customer_holding,
@@ -122,6 +123,10 @@ class SQLIndex:
     def url(self) -> str:
         """Where the index lives, password masked."""
         return safe_url(self._engine.url)
+
+    def sync_lease(self) -> SyncLease:
+        """The lease one process takes to run this index's sync (gateway/index/lease.py)."""
+        return lease_for(self._engine.url)
 
     # -- transactions ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 from gateway.cli import main
 from gateway.config import IdentitySettings, Settings
 from gateway.index import IndexStats, open_index
+from gateway.index.lease import lease_for
 from gateway.sync.progress import Progress
 from gateway.sync.status import ProviderSyncStatus, SyncState
 from tests.sync.helpers import RecordingIndex
@@ -152,3 +153,24 @@ def test_plain_progress_prints_every_tenth_page_and_each_change_of_state() -> No
         "sync: stripe 20 records listing",
         "sync: stripe 20 records done",
     ]
+
+
+def test_sync_refuses_while_another_process_syncs_the_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'index.sqlite3'}"
+    monkeypatch.setenv("CUSTOMER_GATEWAY_INDEX_URL", url)
+    serving = lease_for(url)  # as a serving gateway leading the index's sync holds it
+    assert asyncio.run(serving.acquire())
+    try:
+        assert main(["sync", "--sandbox", "--customers", "6"]) == 1
+    finally:
+        asyncio.run(serving.release())
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "another process is syncing this index" in err
+    assert str(tmp_path / "index.sqlite3.sync-lock") in err
+    assert "listing" not in err  # no provider was listed
+
+    assert main(["sync", "--sandbox", "--customers", "6"]) == 0  # once it has let go

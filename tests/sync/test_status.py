@@ -23,12 +23,14 @@ async def test_healthz_reports_the_background_sync(small_dataset: Dataset) -> No
 
     sync = body["sync"]
     assert sync["synced"] is True
+    assert sync["role"] == "leader"  # an index of this process alone: it always leads
     assert sorted(sync["providers"]) == sorted(gateway.simulators)
     stripe = sync["providers"]["stripe"]
     assert stripe["state"] == "complete" and stripe["error"] is None
     assert stripe["records"] == len(small_dataset.for_provider("stripe"))
     assert stripe["startedAt"] and stripe["finishedAt"]
     assert runner._tasks == []  # the lifespan stopped it
+    assert gateway.app.state.sync_leader.role == "standby"  # and handed the lease back
 
 
 async def test_no_sync_when_turned_off_or_without_an_index(small_dataset: Dataset) -> None:
