@@ -324,9 +324,7 @@ def create_app(
         app.state.sync_leader = leader
         if freeze_heap:
             frozen = freeze_startup_heap()
-            access_log.debug(
-                "froze %d start-up objects out of the cyclic collector's walks", frozen
-            )
+            logger.debug("froze %d start-up objects out of the cyclic collector's walks", frozen)
         try:
             yield
         finally:
