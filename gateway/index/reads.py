@@ -53,7 +53,9 @@ __all__ = [
 # (~100 us against ~5); these are compiled once and only their parameters change.
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
 _ALIASES_OF = sa.select(aliases.c.old_id, aliases.c.id).where(aliases.c.old_id.in_(_IDS))
-_CUSTOMERS = sa.select(customers).where(customers.c.id.in_(_IDS))
+_CUSTOMERS = sa.select(customers.c.id, customers.c.created_at, customers.c.synced_at).where(
+    customers.c.id.in_(_IDS)
+)
 _MEMBERS = sa.select(
     records.c.customer_id, records.c.provider, records.c.record_id, records.c.snapshot
 ).where(records.c.customer_id.in_(_IDS), records.c.deleted.is_(False))
