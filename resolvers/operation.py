@@ -1,10 +1,11 @@
 """The gateway's schema extension: every step it adds around an operation, in one place.
 
 Strawberry wraps each hook of each extension in a new context manager on every request, and
-looks the hooks up again each time; with one extension per concern (parser cache, token limit,
-extra validation rules, checks, operation name, response extensions) that bookkeeping cost more
-CPU than a cached lookup's own work (docs/benchmarks.md). So the steps are plain functions in
-their own modules and this class only puts them in order:
+looks the hooks up again each time. With one extension per concern (parser cache, token limit,
+extra validation rules, checks, operation name, response extensions) that bookkeeping was a
+large share of a cached lookup's CPU: merging four of them into one took it from 1.4 to 1.0 ms
+(docs/benchmarks.md). So the steps are plain functions in their own modules and this class only
+puts them in order:
 
 - before parsing: the token limit and the depth and alias rules;
 - parsing, cached by document text (the document's limits are part of the key);
