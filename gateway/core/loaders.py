@@ -130,8 +130,7 @@ class Loaders:
         :func:`fresh_reads`; without a record cache every read is fresh, so one set serves).
         ``KeyError`` when the provider is not configured or cannot look up ``by``."""
         fresh = self._fresh_set()
-        if by is not Lookup.ID and (fresh, provider) not in self._walked:
-            self._walk(fresh, provider)
+        self._walk(fresh, provider, by)
         built = self._sets.setdefault(fresh, {})
         loader = built.get((provider, by))
         if loader is None:
@@ -151,8 +150,7 @@ class Loaders:
     def holds(self, provider: str, by: Lookup, value: str) -> bool:
         """Whether this request already has (or is fetching) the answer for ``value``."""
         fresh = self._fresh_set()
-        if by is not Lookup.ID and (fresh, provider) not in self._walked:
-            self._walk(fresh, provider)
+        self._walk(fresh, provider, by)
         loader = self._sets.get(fresh, {}).get((provider, by))
         return loader is not None and loader.get_cache_key(value) in loader.answers
 
@@ -202,9 +200,12 @@ class Loaders:
             else:
                 self._unwalked.setdefault((fresh, record.provider), []).append(record)
 
-    def _walk(self, fresh: bool, provider: str) -> None:
-        """Prime ``provider``'s unique lookups other than id with the records seen so far, and
-        every record after them straight away."""
+    def _walk(self, fresh: bool, provider: str, by: Lookup) -> None:
+        """Before ``provider`` is first asked by a lookup other than id: prime its unique
+        lookups other than id with the records seen so far, and every record after them
+        straight away."""
+        if by is Lookup.ID or (fresh, provider) in self._walked:
+            return
         self._walked.add((fresh, provider))
         for record in self._unwalked.pop((fresh, provider), ()):
             self._prime_keys(record)
