@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +27,7 @@ __all__ = [
     "INDEX_ERRORS",
     "INDEX_FILE",
     "MEMORY_URL",
+    "READ_BUSY_TIMEOUT_MS",
     "FileReader",
     "IndexUnavailable",
     "data_dir",
@@ -142,42 +142,37 @@ def make_engine(url: str | URL) -> AsyncEngine:
 
 @dataclass(frozen=True, slots=True)
 class FileReader:
-    """A SQLite file's blocking read side: a plain engine and the threads that use it."""
+    """A SQLite file's blocking read side: a plain engine, used on the event loop's thread."""
 
     engine: sa.Engine
-    threads: ThreadPoolExecutor
 
     def close(self) -> None:
-        self.threads.shutdown(wait=True)
         self.engine.dispose()
 
 
-READ_THREADS: Final = max(1, min(4, os.cpu_count() or 1))
-"""A SQLite file's reader threads: up to 4, no more than the cores. SQLite steps through rows
-without the GIL, so reads overlap the event loop; more threads than cores only contend for it
-(a page's CPU under load went down ~2 ms with 2 threads instead of 4 on 2 cores)."""
+READ_BUSY_TIMEOUT_MS: Final = 100
+"""How long a read waits for a file another process has locked before failing (and the read
+being answered live), rather than the 10 s a writer waits: a read blocks the event loop."""
 
 
 def file_reader(url: str | URL) -> FileReader | None:
-    """Blocking reads for a SQLite file (``None`` for anything else): the stdlib driver on a
-    few threads of their own, each read one hand-off (gateway/index/store.py). Reader
+    """Blocking reads for a SQLite file (``None`` for anything else): the stdlib driver, one
+    plain connection, each read run whole on the event loop (gateway/index/store.py). Reader
     connections are query-only; the file is in WAL mode already (the writer set it)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or is_memory(parsed):
         return None
     engine = sa.create_engine(
-        parsed.set(drivername="sqlite"),
-        pool_size=READ_THREADS,
-        connect_args={"check_same_thread": False},
+        parsed.set(drivername="sqlite"), pool_size=1, connect_args={"check_same_thread": False}
     )
     sa.event.listen(engine, "connect", _reader_pragmas)
-    return FileReader(engine, ThreadPoolExecutor(READ_THREADS, thread_name_prefix="index-read"))
+    return FileReader(engine)
 
 
 def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA query_only = ON")
     finally:
         cursor.close()

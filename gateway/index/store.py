@@ -11,7 +11,6 @@ database never recompute overlapping components at once. Reads follow aliases.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -158,14 +157,14 @@ class SQLIndex:
         *args: _P.args,
         **kwargs: _P.kwargs,
     ) -> _T:
-        """Run one whole read (gateway/index/reads.py). A SQLite file is read on a thread of
-        the index's own through a plain connection: one hand-off for all the read's statements
-        where aiosqlite makes several per statement (a lookup's CPU 1.7 -> 0.3 ms), and reads
-        need not queue behind the writer (WAL). Elsewhere, on the async connection."""
+        """Run one whole read (gateway/index/reads.py). A SQLite file is read through a plain
+        connection, the whole read at once on the event loop's thread: aiosqlite makes several
+        thread hand-offs per statement (a lookup's CPU 1.7 -> 0.3 ms), and even one hand-off
+        to a reader thread cost more than the read itself under load (the GIL goes back and
+        forth: a page 23.4 -> ~20 ms CPU at 50 ms provider latency). Reads need not queue
+        behind the writer (WAL). Elsewhere, on the async connection."""
         if self._reader is not None:
-            loop = asyncio.get_running_loop()
-            call = functools.partial(self._read_blocking, read, *args, **kwargs)
-            return await loop.run_in_executor(self._reader.threads, call)
+            return self._read_blocking(read, *args, **kwargs)
         async with self._read() as conn:
             return await conn.run_sync(read, *args, **kwargs)
 

@@ -1,5 +1,5 @@
-"""Reads of a SQLite file index: plain connections on the index's own threads, beside the
-writer (WAL), never writing."""
+"""Reads of a SQLite file index: a plain connection used on the event loop, beside the writer
+(WAL), never writing, never waiting long for a lock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from gateway.index import ChangeSource, RecordChange, open_index
-from gateway.index.engine import MEMORY_URL, file_reader
+from gateway.index.engine import INDEX_ERRORS, MEMORY_URL, READ_BUSY_TIMEOUT_MS, file_reader
 from gateway.model import RecordRef
 from tests.identity.test_resolver import fo, stripe
 from tests.index.conftest import SETTINGS
@@ -55,10 +55,33 @@ async def test_reader_connections_cannot_write(tmp_path: Path) -> None:
             conn.execute(sa.text("DELETE FROM records"))
     finally:
         reader.close()
-    assert reader.threads._shutdown  # closing the index's reader ends its threads
+
+
+async def test_a_read_gives_up_soon_on_a_file_another_process_holds_exclusively(
+    tmp_path: Path,
+) -> None:
+    """A read blocks the event loop, so it waits READ_BUSY_TIMEOUT_MS for a lock, not the
+    writer's 10 s; its error is one the graph answers live on."""
+    index = await open_index(url_of(tmp_path / "index.sqlite3"), SETTINGS)
+    await index.aclose()
+    other = sqlite3.connect(tmp_path / "index.sqlite3")
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")  # in WAL mode, only an exclusive lock keeps readers out
+    reader = file_reader(url_of(tmp_path / "index.sqlite3"))
+    assert reader is not None
+    try:
+        with reader.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == READ_BUSY_TIMEOUT_MS
+            with pytest.raises(INDEX_ERRORS, match="locked"):
+                conn.execute(sa.text("SELECT count(*) FROM records"))
+    finally:
+        reader.close()
+        other.rollback()
+        other.close()
+    assert READ_BUSY_TIMEOUT_MS < 1000
 
 
 @pytest.mark.parametrize("url", [MEMORY_URL, "postgresql+asyncpg://u:p@127.0.0.1/db"])
-def test_only_a_sqlite_file_is_read_on_threads(url: str) -> None:
+def test_only_a_sqlite_file_has_a_blocking_reader(url: str) -> None:
     """In memory there is one connection (the writer's); PostgreSQL reads are async already."""
     assert file_reader(url) is None
