@@ -137,6 +137,23 @@ async def test_the_request_deadline_ends_every_upstream_call(small_dataset: Data
     assert [c.status for c in lago_calls] == [500]  # one attempt, cut short, never retried
 
 
+SCOPE: Scope = {"type": "http", "method": "POST", "headers": [], "query_string": b""}
+
+
+def body_then_silence() -> Receive:
+    """An ASGI receive channel with a small body and a client that never hangs up."""
+    messages = iter([{"type": "http.request", "body": b"{}", "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        try:
+            return next(messages)
+        except StopIteration:
+            await asyncio.Event().wait()
+            raise
+
+    return receive
+
+
 async def test_work_still_running_past_the_deadline_is_cancelled_with_a_504() -> None:
     """The backstop for work the upstream deadlines cannot stop."""
     stopped = asyncio.Event()
@@ -148,21 +165,25 @@ async def test_work_still_running_past_the_deadline_is_cancelled_with_a_504() ->
             stopped.set()
         raise AssertionError("unreachable")
 
-    scope = {"type": "http", "method": "POST", "headers": [], "query_string": b""}
-    messages = iter([{"type": "http.request", "body": b"{}", "more_body": False}])
-
-    async def receive() -> dict[str, Any]:
-        try:
-            return next(messages)
-        except StopIteration:
-            await asyncio.Event().wait()
-            raise
-
-    guard = RequestGuard(scope, receive, RequestLimits(deadline=0.05, grace=0.05))
+    guard = RequestGuard(SCOPE, body_then_silence(), RequestLimits(deadline=0.05, grace=0.05))
     with pytest.raises(Refused) as info:
         await guard.run(stuck)
     assert (info.value.code.value, info.value.status) == ("REQUEST_TIMEOUT", 504)
     assert stopped.is_set()
+
+
+async def test_the_works_own_timeout_error_is_not_taken_for_the_deadline() -> None:
+    """The work runs in the request's task under the deadline's ``asyncio.timeout``: a
+    ``TimeoutError`` of its own goes through as raised, not as a 504."""
+
+    async def times_out() -> Response:
+        raise TimeoutError("the work's own")
+
+    guard = RequestGuard(SCOPE, body_then_silence(), RequestLimits(deadline=5))
+    with pytest.raises(TimeoutError, match="the work's own"):
+        await guard.run(times_out)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
 
 
 # -- a provider that keeps rate-limiting -----------------------------------------------------
