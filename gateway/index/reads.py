@@ -1,8 +1,8 @@
 """Reading customers back out of the index's tables: rows to :class:`IndexedCustomer`.
 
 Plain (blocking) functions on a SQLAlchemy ``Connection``: the index runs each whole read in
-one go, on a thread for a SQLite file, or through ``sa.Connection.run_sync`` otherwise
-(gateway/index/store.py), so a lookup costs one hand-off, not one per statement.
+one go, on the event loop for a SQLite file, or through ``sa.Connection.run_sync`` otherwise
+(gateway/index/store.py), so a lookup costs at most one hand-off, not one per statement.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from gateway.identity.resolver import MatchEdge, MatchRule
 from gateway.identity.survivorship import Conflict
 from gateway.index.components import batched, ref_in
 from gateway.index.contract import IndexedCustomer, IndexStats, SyncCursor
+from gateway.index.raw import fetch
 from gateway.index.serialise import load_conflict, load_snapshot
 from gateway.index.tables import (
     aliases,
@@ -50,7 +51,8 @@ __all__ = [
 
 
 # Built once: a statement made afresh per read costs SQLAlchemy more than SQLite's work on it
-# (~100 us against ~5); these are compiled once and only their parameters change.
+# (~100 us against ~5); these are compiled once and only their parameters change, and on a
+# SQLite file they run straight through the driver (gateway/index/raw.py).
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
 _ALIASES_OF = sa.select(aliases.c.old_id, aliases.c.id).where(aliases.c.old_id.in_(_IDS))
 _CUSTOMERS = sa.select(customers.c.id, customers.c.created_at, customers.c.synced_at).where(
@@ -109,29 +111,29 @@ def load_customers(conn: sa.Connection, ids: Iterable[str]) -> dict[str, Indexed
     """The live customers among ``ids``, with members, edges, conflicts and aliases."""
     out: dict[str, IndexedCustomer] = {}
     for chunk in batched(sorted(set(ids))):
-        rows = conn.execute(_CUSTOMERS, {"ids": chunk}).all()
+        rows = fetch(conn, _CUSTOMERS, {"ids": chunk})
         if not rows:
             continue
-        found = {"ids": [row.id for row in rows]}
+        found = {"ids": [row[0] for row in rows]}
         refs: dict[tuple[str, str], RecordRef] = {}
-        members, snapshots = _members(conn.execute(_MEMBERS, found), refs)
-        explained = _edges(conn.execute(_EDGES, found), refs)
+        members, snapshots = _members(fetch(conn, _MEMBERS, found), refs)
+        explained = _edges(fetch(conn, _EDGES, found), refs)
         guardrails: dict[str, list[Conflict]] = defaultdict(list)
-        for customer_id, data in conn.execute(_CONFLICTS, found):
+        for customer_id, data in fetch(conn, _CONFLICTS, found):
             guardrails[customer_id].append(load_conflict(data))
         merged: dict[str, list[str]] = defaultdict(list)
-        for customer_id, old_id in conn.execute(_ALIASES, found):
+        for customer_id, old_id in fetch(conn, _ALIASES, found):
             merged[customer_id].append(old_id)
-        for row in rows:
-            out[row.id] = IndexedCustomer(
-                id=row.id,
-                members=tuple(sorted(members.get(row.id, ()))),
-                edges=tuple(explained.get(row.id, ())),
-                conflicts=tuple(guardrails.get(row.id, ())),
-                created_at=row.created_at,
-                synced_at=row.synced_at,
-                aliases=tuple(sorted(merged.get(row.id, ()))),
-                snapshots=snapshots.get(row.id, {}),
+        for customer_id, created_at, synced_at in rows:
+            out[customer_id] = IndexedCustomer(
+                id=customer_id,
+                members=tuple(sorted(members.get(customer_id, ()))),
+                edges=tuple(explained.get(customer_id, ())),
+                conflicts=tuple(guardrails.get(customer_id, ())),
+                created_at=created_at,
+                synced_at=synced_at,
+                aliases=tuple(sorted(merged.get(customer_id, ()))),
+                snapshots=snapshots.get(customer_id, {}),
             )
     return out
 
@@ -228,7 +230,7 @@ def customers_named(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Indexe
     asked = list(dict.fromkeys(ids))
     merged: dict[str, str] = {}
     for chunk in batched(asked):
-        merged.update((old, new) for old, new in conn.execute(_ALIASES_OF, {"ids": chunk}))
+        merged.update((old, new) for old, new in fetch(conn, _ALIASES_OF, {"ids": chunk}))
     live = {i: merged.get(i, i) for i in asked}
     found = load_customers(conn, live.values())
     return {i: found[survivor] for i, survivor in live.items() if survivor in found}
@@ -236,8 +238,8 @@ def customers_named(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Indexe
 
 def customer_holding(conn: sa.Connection, ref: RecordRef) -> IndexedCustomer | None:
     """The customer the live record ``ref`` belongs to."""
-    found = conn.execute(_HOLDING, {"provider": ref.provider, "record_id": ref.id})
-    customer_id = found.scalar_one_or_none()
+    found = fetch(conn, _HOLDING, {"provider": ref.provider, "record_id": ref.id})
+    customer_id = found[0][0] if found else None  # (provider, record_id) is the key
     if customer_id is None:
         return None
     return load_customers(conn, [customer_id]).get(customer_id)
@@ -245,17 +247,19 @@ def customer_holding(conn: sa.Connection, ref: RecordRef) -> IndexedCustomer | N
 
 def customers_with_email(conn: sa.Connection, email: str) -> list[IndexedCustomer]:
     """The customers holding a live record with the matching-form ``email``, by id."""
-    return _customers_among(conn, conn.execute(_WITH_EMAIL, {"email": email}).scalars())
+    return _customers_among(conn, fetch(conn, _WITH_EMAIL, {"email": email}))
 
 
 def customers_with_key(conn: sa.Connection, namespace: str, value: str) -> list[IndexedCustomer]:
     """The customers holding a live record with the link key ``namespace``/``value``, by id."""
-    found = conn.execute(_WITH_KEY, {"namespace": namespace, "value": value})
-    return _customers_among(conn, found.scalars())
+    found = fetch(conn, _WITH_KEY, {"namespace": namespace, "value": value})
+    return _customers_among(conn, found)
 
 
-def _customers_among(conn: sa.Connection, ids: Iterable[str | None]) -> list[IndexedCustomer]:
-    found = load_customers(conn, {c for c in ids if c is not None})
+def _customers_among(
+    conn: sa.Connection, rows: Iterable[tuple[str | None, ...]]
+) -> list[IndexedCustomer]:
+    found = load_customers(conn, {row[0] for row in rows if row[0] is not None})
     return [found[i] for i in sorted(found)]
 
 
