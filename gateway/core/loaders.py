@@ -165,16 +165,23 @@ class Loaders:
             self.prime(result.records)
         return result
 
-    async def load_many(
+    def load_many(
         self, provider: str, by: Lookup, values: Sequence[str]
-    ) -> list[LookupResult]:
-        """:meth:`load` for many values of one provider at once: one future for all of them
-        rather than a task each (a page reads a hundred records by id)."""
-        results: list[LookupResult] = await self._loader(provider, by).load_many(values)
-        for result in results:
+    ) -> asyncio.Future[list[LookupResult]]:
+        """:meth:`load` for many values of one provider at once: the loader's one future for
+        all of them, not a coroutine (``gather`` makes a task of each coroutine; a page reads
+        a hundred records by id). What it finds primes the request's other lookups as it
+        arrives, before whoever awaits it resumes."""
+        found: asyncio.Future[list[LookupResult]] = self._loader(provider, by).load_many(values)
+        found.add_done_callback(self._prime_found)
+        return found
+
+    def _prime_found(self, found: asyncio.Future[list[LookupResult]]) -> None:
+        if found.cancelled() or found.exception() is not None:
+            return
+        for result in found.result():
             if result.records:
                 self.prime(result.records)
-        return results
 
     def prime(self, records: Sequence[CustomerRecord]) -> None:
         """Seed unique-lookup loaders (of the current set) with records found another way.

@@ -46,6 +46,8 @@ async def load_by_id(
     ``created``: the known creation time of refs (their snapshots'); refs without one are read
     by id straight away."""
     windows = _windows(ctx, refs, created)
+    if not windows:
+        return await _loads(ctx, refs)
     windowed = {ref for _, group in windows for ref in group}
     parts = await asyncio.gather(
         _loads(ctx, [ref for ref in refs if ref not in windowed]),
