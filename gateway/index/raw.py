@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 
 __all__ = ["fetch"]
 
@@ -61,7 +62,10 @@ def fetch(
         params[slot.name] if slot.index is None else params[slot.name][slot.index]
         for slot in expanded.slots
     ]
-    rows = driver.execute(expanded.sql, values).fetchall()
+    try:
+        rows = driver.execute(expanded.sql, values).fetchall()
+    except sqlite3.Error as exc:  # as SQLAlchemy wraps it: an index error (INDEX_ERRORS)
+        raise DBAPIError.instance(expanded.sql, values, exc, sqlite3.Error) from exc
     if not any(expanded.processors):
         return rows
     processors = expanded.processors

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from gateway.index import ChangeSource, RecordChange, open_index
 from gateway.index.engine import INDEX_ERRORS, MEMORY_URL, READ_BUSY_TIMEOUT_MS, file_reader
+from gateway.index.reads import customers_with_email
 from gateway.model import RecordRef
 from tests.identity.test_resolver import fo, stripe
 from tests.index.conftest import SETTINGS
@@ -74,6 +75,8 @@ async def test_a_read_gives_up_soon_on_a_file_another_process_holds_exclusively(
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == READ_BUSY_TIMEOUT_MS
             with pytest.raises(INDEX_ERRORS, match="locked"):
                 conn.execute(sa.text("SELECT count(*) FROM records"))
+            with pytest.raises(INDEX_ERRORS, match="locked"):  # straight through the driver
+                customers_with_email(conn, "ada@example.com")
     finally:
         reader.close()
         other.rollback()
