@@ -43,6 +43,7 @@ from gateway.identity.survivorship import (
     Conflict,
     ConflictKind,
     FieldValue,
+    Survivorship,
     provider_rank,
     survive,
 )
@@ -85,13 +86,28 @@ class MergedCustomer:
     records: tuple[CustomerRecord, ...]
     """Sorted by :class:`RecordRef`."""
     edges: tuple[MatchEdge, ...]
-    conflicts: tuple[Conflict, ...]
-    fields: Mapping[str, FieldValue]
-    emails: tuple[str, ...]
+    guardrails: tuple[Conflict, ...]
+    """Why records were kept apart, or more than the limit kept together."""
+    survived: Survivorship
+    """The surviving fields and their disagreements, each field decided when first read."""
     external_ids: tuple[RecordRef, ...]
     """Every record's ref in anchor order (the anchor first)."""
     created_at: datetime | None
     """The earliest ``created_at`` of the records."""
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """The guardrails, then the fields records disagree on."""
+        return (*self.guardrails, *self.survived.conflicts)
+
+    @property
+    def fields(self) -> Mapping[str, FieldValue]:
+        return self.survived.fields
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Distinct usable emails, the surviving one first."""
+        return self.survived.emails
 
     def records_for(self, provider: str) -> tuple[CustomerRecord, ...]:
         return tuple(r for r in self.records if r.provider == provider)
@@ -334,9 +350,8 @@ def _customer(
         anchor=refs[0],
         records=tuple(records),
         edges=tuple(edges),
-        conflicts=(*linked_over, *guardrails, *survived.conflicts),
-        fields=survived.fields,
-        emails=survived.emails,
+        guardrails=(*linked_over, *guardrails),
+        survived=survived,
         external_ids=tuple(refs),
         created_at=min(created, default=None),
     )
@@ -356,12 +371,7 @@ def assemble(
         raise ValueError("assemble() needs at least one live record")
     given = dict.fromkeys(c for c in conflicts if c.kind is ConflictKind.GUARDRAIL)
     merged = _customer(nodes, sorted(edges), [], settings)
-    own = [c for c in merged.conflicts if c.kind is ConflictKind.GUARDRAIL]
-    extra = tuple(c for c in given if c not in own)
+    extra = tuple(c for c in given if c not in merged.guardrails)
     if not extra:
         return merged
-    linked_over = len(own)
-    return dataclasses.replace(
-        merged,
-        conflicts=(*merged.conflicts[:linked_over], *extra, *merged.conflicts[linked_over:]),
-    )
+    return dataclasses.replace(merged, guardrails=(*merged.guardrails, *extra))

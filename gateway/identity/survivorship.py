@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -113,11 +113,88 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True)
+class _Survivor:
+    """One field's outcome: the surviving value, the disagreement, and (for the email field)
+    the distinct emails."""
+
+    value: FieldValue | None
+    conflict: Conflict | None
+    emails: tuple[str, ...] = ()
+
+
 class Survivorship:
-    fields: Mapping[str, FieldValue]
-    conflicts: tuple[Conflict, ...]
-    emails: tuple[str, ...]
-    """Distinct usable emails (by matching form), the surviving one first, the rest sorted."""
+    """The surviving value of each unified field, decided when a field is first asked for.
+
+    A page asks for a few fields of fifty customers; deciding all seven for each cost ~26 µs a
+    customer against ~11 µs for name and email alone. :attr:`conflicts` decides every field.
+    Equal when the same records give the same answers."""
+
+    __slots__ = ("_by_age", "_found", "_settings")
+
+    def __init__(self, records: Sequence[CustomerRecord], settings: IdentitySettings) -> None:
+        self._by_age = _by_age(records)
+        self._settings = settings
+        self._found: dict[str, _Survivor] = {}
+
+    def field(self, name: str) -> FieldValue | None:
+        """The surviving value of the unified field ``name`` (``None`` when no record has one)."""
+        return self._decided(name).value if name in FIELDS else None
+
+    @property
+    def fields(self) -> Mapping[str, FieldValue]:
+        """Every field some record has a value for; a field is decided when first read."""
+        return _Fields(self)
+
+    @property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """The fields records disagree on, in :data:`FIELDS` order."""
+        return tuple(c for f in FIELDS if (c := self._decided(f).conflict) is not None)
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Distinct usable emails (by matching form), the surviving one first, the rest sorted."""
+        return self._decided("email").emails
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Survivorship):
+            return NotImplemented
+        mine = tuple(self._decided(f) for f in FIELDS)
+        return mine == tuple(other._decided(f) for f in FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, which is not hashed
+
+    def __repr__(self) -> str:
+        return f"Survivorship(fields={dict(self.fields)!r}, conflicts={self.conflicts!r})"
+
+    def _decided(self, field: str) -> _Survivor:
+        found = self._found.get(field)
+        if found is None:
+            found = self._found[field] = _survive(field, self._by_age, self._settings)
+        return found
+
+
+class _Fields(Mapping[str, FieldValue]):
+    """:attr:`Survivorship.fields`: a read-only mapping deciding a field when it is read."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, of: Survivorship) -> None:
+        self._of = of
+
+    def __getitem__(self, name: str) -> FieldValue:
+        found = self._of.field(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (f for f in FIELDS if self._of.field(f) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 def provider_rank(provider: str, order: Sequence[str] = PROVIDER_PRIORITY) -> tuple[int, str]:
@@ -199,42 +276,40 @@ def _comparable(field: str, value: FieldData, settings: IdentitySettings) -> obj
 
 
 def survive(records: Sequence[CustomerRecord], settings: IdentitySettings) -> Survivorship:
-    """Pick every unified field's value and list the disagreements."""
-    chosen: dict[str, FieldValue] = {}
-    conflicts: list[Conflict] = []
-    by_age = _by_age(records)
-    emails: tuple[str, ...] = ()
-    for field in FIELDS:
-        # Only records with a value are ranked: most fields have one or none (a stable sort
-        # by provider over the age order is the full ranking, filtered).
-        present = [
-            (record.ref, value)
-            for record in by_age
-            if (value := field_value(field, record, settings)) is not None
-        ]
-        if not present:
-            continue
-        if len(present) > 1:
-            order = provider_order(field, settings)
-            present.sort(key=lambda found: provider_rank(found[0].provider, order))
-        chosen[field] = FieldValue(present[0][1], present[0][0])
-        if len(present) == 1 and field != "email":
-            continue  # nothing to disagree with
-        comparable = [_comparable(field, value, settings) for _, value in present]
-        if field == "email":
-            emails = _emails(present, comparable)
-        distinct = set(comparable)
-        if len(distinct) > 1:
-            conflicts.append(
-                Conflict(
-                    kind=ConflictKind.FIELD,
-                    message=f"{len(distinct)} different values for {field}; kept {present[0][0]}'s",
-                    field=field,
-                    records=tuple(ref for ref, _ in present),
-                    values=tuple(present),
-                )
-            )
-    return Survivorship(fields=MappingProxyType(chosen), conflicts=tuple(conflicts), emails=emails)
+    """Every unified field's surviving value and the disagreements, each decided when asked."""
+    return Survivorship(records, settings)
+
+
+def _survive(field: str, by_age: Sequence[CustomerRecord], settings: IdentitySettings) -> _Survivor:
+    """Pick one field's value among records ranked newest first, and find disagreement."""
+    # Only records with a value are ranked: most fields have one or none (a stable sort by
+    # provider over the age order is the full ranking, filtered).
+    present = [
+        (record.ref, value)
+        for record in by_age
+        if (value := field_value(field, record, settings)) is not None
+    ]
+    if not present:
+        return _Survivor(None, None)
+    if len(present) > 1:
+        order = provider_order(field, settings)
+        present.sort(key=lambda found: provider_rank(found[0].provider, order))
+    chosen = FieldValue(present[0][1], present[0][0])
+    if len(present) == 1 and field != "email":
+        return _Survivor(chosen, None)  # nothing to disagree with
+    comparable = [_comparable(field, value, settings) for _, value in present]
+    emails = _emails(present, comparable) if field == "email" else ()
+    distinct = set(comparable)
+    if len(distinct) == 1:
+        return _Survivor(chosen, None, emails)
+    conflict = Conflict(
+        kind=ConflictKind.FIELD,
+        message=f"{len(distinct)} different values for {field}; kept {present[0][0]}'s",
+        field=field,
+        records=tuple(ref for ref, _ in present),
+        values=tuple(present),
+    )
+    return _Survivor(chosen, conflict, emails)
 
 
 def _emails(

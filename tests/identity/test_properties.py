@@ -144,10 +144,10 @@ def linked_components(
 
 
 def internal(customer: MergedCustomer) -> MergedCustomer:
-    """The customer without conflicts naming records outside it (refused email joins)."""
+    """The customer without guardrails naming records outside it (refused email joins)."""
     mine = {r.ref for r in customer.records}
     return dataclasses.replace(
-        customer, conflicts=tuple(c for c in customer.conflicts if set(c.records) <= mine)
+        customer, guardrails=tuple(c for c in customer.guardrails if set(c.records) <= mine)
     )
 
 

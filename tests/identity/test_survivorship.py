@@ -6,7 +6,10 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from gateway.config import IdentitySettings
+from gateway.identity import survivorship
 from gateway.identity.survivorship import (
     ConflictKind,
     FieldValue,
@@ -164,3 +167,42 @@ def test_no_records_with_values_gives_no_fields() -> None:
     assert dict(survived.fields) == {}
     assert survived.emails == ()
     assert survived.conflicts == ()
+
+
+def test_a_field_is_decided_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page reads a few fields of many customers: the others cost nothing."""
+    asked: list[str] = []
+    original = survivorship.field_value
+
+    def counting(field: str, record: CustomerRecord, settings: IdentitySettings) -> Any:
+        asked.append(field)
+        return original(field, record, settings)
+
+    monkeypatch.setattr(survivorship, "field_value", counting)
+    records = [
+        rec("stripe", "s1", name="Ann", email="ann@x.com", company="A Co"),
+        rec("lago", "l1", name="Ann L", company="A Company"),
+    ]
+    survived = survive(records, SETTINGS)
+    assert survived.fields["name"] == FieldValue("Ann", RecordRef("stripe", "s1"))
+    assert survived.fields.get("name") is not None  # decided once
+    assert asked == ["name", "name"]
+    assert [c.field for c in survived.conflicts] == ["name", "company"]
+    assert set(asked) == set(survivorship.FIELDS)
+
+
+def test_fields_read_lazily_are_the_ones_decided_at_once() -> None:
+    records = [
+        rec("stripe", "s1", name="Ann", email="ANN@x.com", currency="usd", created_at=at(2)),
+        rec("lago", "l1", name="Ann Lee", email="ann@x.com", phone="555", created_at=at(1)),
+        rec("chartmogul", "c1", email="other@x.com", status="Active", company="A Co"),
+    ]
+    one_by_one = survive(records, SETTINGS)
+    picked = {name: one_by_one.fields[name] for name in ("status", "phone", "email", "name")}
+    at_once = survive(list(reversed(records)), SETTINGS)
+    assert dict(at_once.fields) == {**dict(one_by_one.fields), **picked}
+    assert list(at_once.fields) == ["name", "email", "phone", "company", "currency", "status"]
+    assert len(at_once.fields) == 6 and "address" not in at_once.fields
+    assert at_once == one_by_one
+    assert at_once.emails == ("ANN@x.com", "other@x.com")
+    assert survive(records[:2], SETTINGS) != one_by_one
