@@ -434,7 +434,7 @@ def main() -> None:
     parser.add_argument(
         "--cache-ttl", type=float, default=0.0, help="our <P>_CACHE_TTL (warm path)"
     )
-    parser.add_argument("--max-concurrency", type=int, default=64, help="our per-provider cap")
+    parser.add_argument("--max-concurrency", type=int, default=256, help="our per-provider cap (the peer has none)")
     parser.add_argument("--customers", type=int, default=200, help="sandbox dataset size")
     parser.add_argument(
         "--sync-timeout", type=float, default=180.0, help="bound on waiting for our index sync"
