@@ -7,6 +7,7 @@ Upstream calls are read from the simulators' own request logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -182,6 +183,31 @@ async def test_the_works_own_timeout_error_is_not_taken_for_the_deadline() -> No
     guard = RequestGuard(SCOPE, body_then_silence(), RequestLimits(deadline=5))
     with pytest.raises(TimeoutError, match="the work's own"):
         await guard.run(times_out)
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+
+
+async def test_work_that_swallows_the_hang_up_leaves_the_request_task_uncancelled() -> None:
+    """The watch cancels the request's own task; if the work catches that and answers anyway,
+    the task must not stay marked as being cancelled (later awaits would misread it)."""
+    hung_up = asyncio.Event()
+    messages = iter([{"type": "http.request", "body": b"{}", "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        try:
+            return next(messages)
+        except StopIteration:
+            await hung_up.wait()
+            return {"type": "http.disconnect"}
+
+    async def stubborn() -> Response:
+        hung_up.set()
+        with contextlib.suppress(asyncio.CancelledError):  # what a careless library might do
+            await asyncio.Event().wait()
+        return Response("answered anyway")
+
+    response = await RequestGuard(SCOPE, receive, RequestLimits(deadline=5)).run(stubborn)
+    assert response.body == b"answered anyway"
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
 
