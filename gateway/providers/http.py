@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import Counter
@@ -38,25 +37,27 @@ from gateway.providers.resilience import (
     SharedCircuit,
 )
 from gateway.providers.upstream.aiohttp_wire import AiohttpWire
+from gateway.providers.upstream.answers import decoded, status_error
 from gateway.providers.upstream.classify import (
     TransportFailure,
     counts_against_provider,
     kind_for_status,
 )
 from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, json_error_parser
-from gateway.providers.upstream.redact import redact
+from gateway.providers.upstream.gate import CircuitGate
+from gateway.providers.upstream.redact import redact, secrets_for
 from gateway.providers.upstream.request import (
     FormData,
     Headers,
     Params,
+    ProviderURLs,
     UpstreamRequest,
     encode_body,
     merged_headers,
     request_headers,
-    sent_as_written,
 )
 from gateway.providers.upstream.retry import SAFE_METHODS, may_retry, retry_delay
-from gateway.providers.upstream.retry_after import retry_after_for, retry_after_seconds
+from gateway.providers.upstream.retry_after import retry_after_seconds
 from gateway.providers.upstream.wire import Answer, HttpxWire, Timeouts, Wire, WireFailure
 from gateway.request_scope import RequestScope, current_scope
 from gateway.telemetry.upstream import NO_TELEMETRY, Attempt, UpstreamTelemetry
@@ -106,26 +107,6 @@ def _deadline_text(scope: RequestScope | None, own: float) -> str:
     return f"the request's {scope.seconds:g}s deadline" if scope else f"the {own:g}s deadline"
 
 
-def _secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ...]:
-    """Every string that would reveal the key: the key and each auth header's credentials."""
-    found = {api_key}
-    for value in auth_headers.values():
-        found.add(value)
-        _, _, credentials = value.strip().partition(" ")
-        found.add(credentials.strip())
-    # Longest first, so a header value is masked whole before the key inside it.
-    return tuple(sorted((s for s in found if s), key=len, reverse=True))
-
-
-def _as_httpx_sends(url: str) -> str | None:
-    """``url`` as httpx encodes it, or ``None`` if httpx cannot parse it (returned, not
-    raised: no httpx exception rides along as the context of the error made of it)."""
-    try:
-        return str(httpx.URL(url))
-    except httpx.InvalidURL:
-        return None
-
-
 class ProviderHTTP:
     """Resilient request execution for one provider."""
 
@@ -142,7 +123,7 @@ class ProviderHTTP:
         self.settings = settings
         self.provider = settings.name
         self._error_parser = error_parser
-        self._secrets = _secrets_for(settings.api_key, auth_headers)
+        self._secrets = secrets_for(settings.api_key, auth_headers)
         # aiohttp straight: its pool, not httpcore's (whose CPU per request grows with the
         # pool), and no httpx models in between, which cost more CPU per call than the whole
         # resilience layer (docs/benchmarks.md). A given httpx transport (tests: mocks, ASGI
@@ -170,23 +151,48 @@ class ProviderHTTP:
             )
         )
         """Sent with every request; a request's own headers win."""
-        base = settings.base_url
-        self._base = base if base.endswith("/") else base + "/"
-        self._base_as_written = _as_httpx_sends(self._base) == self._base
-        """Whether httpx leaves the base URL alone (then :meth:`_url` may skip parsing)."""
+        self.urls = ProviderURLs(settings.base_url)
         self._answer_within = settings.timeouts.connect + settings.timeouts.read
         """Seconds an attempt may take from sending to the last byte of the answer: the read
         timeout bounds each read, so a body that trickles in would otherwise run on."""
-        self.breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
         self.rate_limiter: Limiter = RateLimiter(
             settings.rate_limit.rate, settings.rate_limit.burst
         )
-        self.shared: SharedCircuit | None = None
-        """Openings and cool-downs shared with other replicas (:meth:`share`); none alone."""
         self._semaphore = asyncio.Semaphore(max(settings.max_concurrency, 1))
-        self.health = ProviderHealth()
-        self.telemetry = telemetry
-        telemetry.watch_circuit(self.provider, self.breaker)
+        breaker = CircuitBreaker(settings.breaker.threshold, settings.breaker.reset)
+        self.gate = CircuitGate(self.provider, breaker, ProviderHealth(), telemetry, self._error)
+        """Refusals before a call and the breaker's verdict after it (upstream/gate.py)."""
+        telemetry.watch_circuit(self.provider, breaker)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.gate.breaker
+
+    @breaker.setter
+    def breaker(self, breaker: CircuitBreaker) -> None:
+        self.gate.breaker = breaker
+
+    @property
+    def health(self) -> ProviderHealth:
+        """What the provider's last answers said (/readyz reads it)."""
+        return self.gate.health
+
+    @health.setter
+    def health(self, health: ProviderHealth) -> None:
+        self.gate.health = health
+
+    @property
+    def shared(self) -> SharedCircuit | None:
+        """Openings and cool-downs shared with other replicas (:meth:`share`); none alone."""
+        return self.gate.shared
+
+    @property
+    def telemetry(self) -> UpstreamTelemetry:
+        return self.gate.telemetry
+
+    @telemetry.setter
+    def telemetry(self, telemetry: UpstreamTelemetry) -> None:
+        self.gate.telemetry = telemetry
 
     def __repr__(self) -> str:
         return f"ProviderHTTP(provider={self.provider!r}, base_url={self.settings.base_url!r})"
@@ -198,7 +204,7 @@ class ProviderHTTP:
         """Take the rate limit and circuit announcements the replicas share (gateway/shared):
         one budget for all of them, and a provider one finds down is failed fast by all."""
         self.rate_limiter = limiter
-        self.shared = circuit
+        self.gate.shared = circuit
 
     def _scrub(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -271,22 +277,21 @@ class ProviderHTTP:
                     f"{upstream.method} {upstream.path} not sent: its request has ended",
                 )
             deadline = min(deadline, scope.deadline)
-        if (refused := self._cooling_down() or self._open_elsewhere()) is not None:
+        if (refused := self.gate.refusal()) is not None:
             raise refused
         permit = self.breaker.acquire()
         if permit is None:
-            raise self._circuit_open()
+            raise self.gate.circuit_open()
         tracked = scope.call(write=upstream.method not in SAFE_METHODS) if scope else None
         try:
             with tracked or contextlib.nullcontext():
                 outcome, judged = await self._attempts(permit, upstream, deadline)
             before = self.breaker.state
-            self._report(permit, judged)
+            self.gate.report(permit, judged)
         finally:
             # No-op after a verdict; frees the slot after a cancellation or a call with none.
             self.breaker.release_probe(permit)
-        if self.shared is not None:
-            await self._announce(before, outcome)
+        await self.gate.announce(before, outcome)
         if isinstance(outcome, ProviderError):
             raise outcome
         return outcome
@@ -333,114 +338,19 @@ class ProviderHTTP:
             )
             await asyncio.sleep(delay)
             attempt += 1
-            if (stopped := self._cooling_down()) is not None:
+            if (stopped := self.gate.cooling_down()) is not None:
                 return stopped, judged
             if self.breaker.state is not BreakerState.CLOSED and not permit.is_probe:
-                return self._circuit_open(), judged
-
-    def _report(self, permit: Permit, judged: tuple[Any, bool] | None) -> None:
-        """The call's one verdict for the breaker: its last attempt that reached the provider
-        decides. A 429 counts as a failure, holding the circuit open for its ``Retry-After``."""
-        if judged is None:
-            return
-        outcome, provider_up = judged
-        if isinstance(outcome, ProviderError) and outcome.kind is ErrorKind.RATE_LIMITED:
-            self._record_failure(permit, open_for=outcome.retry_after)
-        elif provider_up:
-            self.breaker.record_success(permit)
-        else:
-            self._record_failure(permit)
-
-    def _cooling_down(self) -> ProviderError | None:
-        """The fail-fast error while the provider's last 429 asks us to wait, gateway-wide."""
-        wait = self.health.cooldown()
-        if wait <= 0:
-            return None
-        return self._error(
-            ErrorKind.RATE_LIMITED,
-            f"rate limited by the provider: not sent, {wait:.1f}s of its cool-down left",
-            code="cooling_down",
-            retry_after=wait,
-        )
-
-    def _open_elsewhere(self) -> ProviderError | None:
-        """The fail-fast error while another replica's announced opening or cool-down runs."""
-        found = self.shared.refusal() if self.shared is not None else None
-        if found is None:
-            return None
-        wait, kind = found
-        limited = kind == ErrorKind.RATE_LIMITED.value
-        return self._error(
-            ErrorKind.RATE_LIMITED if limited else ErrorKind.UNAVAILABLE,
-            f"{'rate limited' if limited else 'circuit open'} on another gateway instance: "
-            f"not sent, next try in {wait:.1f}s",
-            code="cooling_down" if limited else "circuit_open",
-            retry_after=wait if limited else None,
-        )
-
-    async def _announce(self, before: BreakerState, outcome: Any) -> None:
-        """Tell the other replicas what this call taught: the circuit opened, a 429's
-        cool-down started, or an open circuit closed again."""
-        assert self.shared is not None
-        after = self.breaker.state
-        cooldown = self.health.cooldown()
-        if after is BreakerState.OPEN and before is not BreakerState.OPEN:
-            last = self.health.last_error
-            kind = last.kind if last is not None else ErrorKind.UNAVAILABLE
-            await self.shared.announce(self.breaker.retry_in(), kind.value)
-        elif cooldown > 0 and isinstance(outcome, ProviderError):
-            await self.shared.announce(cooldown, ErrorKind.RATE_LIMITED.value)
-        elif after is BreakerState.CLOSED and before is not BreakerState.CLOSED:
-            await self.shared.announce(0.0, "")
-
-    def _circuit_open(self) -> ProviderError:
-        """The fail-fast error while the circuit is open: a rate limit if 429s opened it."""
-        last = self.health.last_error
-        limited = last is not None and last.kind is ErrorKind.RATE_LIMITED
-        cause = " after repeated rate limiting" if limited else ""
-        return self._error(
-            ErrorKind.RATE_LIMITED if limited else ErrorKind.UNAVAILABLE,
-            f"circuit open{cause}; next probe in {self.breaker.retry_in():.1f}s",
-            code="circuit_open",
-        )
+                return self.gate.circuit_open(), judged
 
     def _url(self, method: str, path: str, params: Params | None) -> str:
-        """The absolute URL as httpx encodes it (what goes on the wire), parsed once for every
+        """The absolute URL as httpx encodes it (what goes on the wire), built once for every
         attempt; one httpx cannot parse is a bad request (never sent, no verdict on the
         provider)."""
-        url = self._absolute(path, params)
-        if self._base_as_written and sent_as_written(url[len(self._base) :]):
-            return url
-        sent = _as_httpx_sends(url)
-        if sent is None:
+        url = self.urls.build(path, params)
+        if url is None:
             raise self._error(ErrorKind.BAD_REQUEST, f"InvalidURL for {method} {path}")
-        return sent
-
-    def _absolute(self, path: str, params: Params | None) -> str:
-        """The request URL as one absolute string, query encoded by httpx's own rules.
-
-        Same URL as ``base_url`` + ``path`` + ``params`` would give, but httpx then parses one
-        URL instead of merging and re-parsing three times: ~50 µs less CPU per call
-        (benchmarks/client_overhead.py).
-        """
-        url = self._base + path.lstrip("/")
-        if params is not None:
-            # Like httpx: given params (even empty) replace a query written into the path.
-            query = str(httpx.QueryParams(params))
-            url = url.partition("?")[0] + (f"?{query}" if query else "")
         return url
-
-    def _record_failure(self, permit: Permit, *, open_for: float | None = None) -> None:
-        before = self.breaker.state
-        self.breaker.record_failure(permit, open_for=open_for)
-        if before is not BreakerState.OPEN and self.breaker.state is BreakerState.OPEN:
-            logger.warning(
-                "circuit opened for %s after %d consecutive failures; next probe in %.1fs",
-                self.provider,
-                self.breaker.failures,
-                self.breaker.retry_in(),
-            )
-            self.telemetry.circuit_opened(self.provider)
 
     async def _send(
         self, upstream: UpstreamRequest, deadline: float, call: Attempt
@@ -504,37 +414,7 @@ class ProviderHTTP:
         if failure is not None:
             return self._error(failure.kind, failure.reason), False
         if not 200 <= response.status < 300:
-            error = self._status_error(response)
+            error = status_error(response, self._error_parser, self._error)
             return error, not counts_against_provider(error.kind)
-        body = self._decode(response, method, path)
+        body = decoded(response, method, path, self._error)
         return body, not isinstance(body, ProviderError)
-
-    def _status_error(self, response: Answer) -> ProviderError:
-        """Normalise a non-2xx answer, reading the provider's own code and message."""
-        try:
-            parsed = self._error_parser(response)
-        except Exception:  # a parser must not raise; if one does, keep the status
-            parsed = UpstreamError(None, None)
-        status = response.status
-        kind = kind_for_status(status)
-        return self._error(
-            kind,
-            parsed.message or f"HTTP {status}",
-            status=status,
-            code=parsed.code,
-            retry_after=retry_after_for(kind, response),
-        )
-
-    def _decode(self, response: Answer, method: str, path: str) -> Any:
-        """The JSON body, ``None`` for no body, or a BAD_RESPONSE error for malformed JSON."""
-        if response.status == 204 or not response.content.strip():
-            return None
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            pass
-        return self._error(
-            ErrorKind.BAD_RESPONSE,
-            f"malformed JSON in the answer to {method} {path} (HTTP {response.status})",
-            status=response.status,
-        )

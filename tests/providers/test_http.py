@@ -936,5 +936,5 @@ def test_request_urls_match_what_httpx_would_build(
     with httpx.Client(base_url=base) as client:
         expected = client.build_request("GET", path, params=params).url
 
-    assert httpx.URL(http._absolute(path, params)) == expected
+    assert httpx.URL(http.urls.absolute(path, params)) == expected
     assert http._url("GET", path, params) == str(expected)  # what goes on the wire

@@ -4,6 +4,8 @@
 :class:`~.wire.Answer` (:mod:`.aiohttp_wire` in production, any httpx transport in tests),
 :mod:`.classify` turns answers and transport failures into error kinds (and says which ones
 count against a provider), :mod:`.retry_after` reads how long a provider asks us to wait,
-:mod:`.retry` decides whether and when to try again and :mod:`.error_body` reads providers'
-error bodies. ``gateway.providers.http`` orchestrates.
+:mod:`.retry` decides whether and when to try again, :mod:`.error_body` reads providers'
+error bodies, :mod:`.answers` turns an answer into a body or an error, and :mod:`.gate` refuses
+calls while a provider cools down or its circuit is open and gives the breaker each call's
+verdict. ``gateway.providers.http`` orchestrates.
 """

@@ -9,10 +9,10 @@ the exact secrets, anything shaped like an API key or bearer credential is repla
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 
-__all__ = ["REDACTED", "redact", "without_paths"]
+__all__ = ["REDACTED", "redact", "secrets_for", "without_paths"]
 
 REDACTED: Final = "[redacted]"
 
@@ -40,3 +40,14 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
         text = re.sub(re.escape(secret), REDACTED, text, flags=re.IGNORECASE)
     return _KEY_LIKE.sub(REDACTED, text)
+
+
+def secrets_for(api_key: str, auth_headers: Mapping[str, str]) -> tuple[str, ...]:
+    """Every string that would reveal the key: the key and each auth header's credentials."""
+    found = {api_key}
+    for value in auth_headers.values():
+        found.add(value)
+        _, _, credentials = value.strip().partition(" ")
+        found.add(credentials.strip())
+    # Longest first, so a header value is masked whole before the key inside it.
+    return tuple(sorted((s for s in found if s), key=len, reverse=True))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
 
+import httpx
 from multidict import CIMultiDict, CIMultiDictProxy
 
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
@@ -43,6 +44,45 @@ class UpstreamRequest:
     headers: Headers
     body: bytes | None = None
     retryable: bool = False
+
+
+class ProviderURLs:
+    """Absolute request URLs under one base URL, exactly as httpx would send them."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url if base_url.endswith("/") else base_url + "/"
+        self._base_as_written = as_httpx_sends(self.base) == self.base
+        """Whether httpx leaves the base URL alone (then :meth:`build` may skip parsing)."""
+
+    def build(self, path: str, params: Params | None) -> str | None:
+        """The URL that goes on the wire, or ``None`` if httpx cannot parse it."""
+        url = self.absolute(path, params)
+        if self._base_as_written and sent_as_written(url[len(self.base) :]):
+            return url
+        return as_httpx_sends(url)
+
+    def absolute(self, path: str, params: Params | None) -> str:
+        """The request URL as one absolute string, query encoded by httpx's own rules.
+
+        Same URL as ``base_url`` + ``path`` + ``params`` would give, but httpx then parses one
+        URL instead of merging and re-parsing three times: ~50 µs less CPU per call
+        (benchmarks/client_overhead.py).
+        """
+        url = self.base + path.lstrip("/")
+        if params is not None:
+            # Like httpx: given params (even empty) replace a query written into the path.
+            query = str(httpx.QueryParams(params))
+            url = url.partition("?")[0] + (f"?{query}" if query else "")
+        return url
+
+
+def as_httpx_sends(url: str) -> str | None:
+    """``url`` as httpx encodes it, or ``None`` if httpx cannot parse it (returned, not
+    raised: no httpx exception rides along as the context of the error made of it)."""
+    try:
+        return str(httpx.URL(url))
+    except httpx.InvalidURL:
+        return None
 
 
 def sent_as_written(rest: str) -> bool:
