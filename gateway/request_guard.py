@@ -1,7 +1,7 @@
 """The limits one GraphQL request lives within at the HTTP edge: how much it may send, how long
 it may run, and that it stops when its client hangs up.
 
-:class:`RequestGuard` wraps the GraphQL view's work for one request (gateway/server.py):
+:class:`RequestGuard` wraps the GraphQL view's work for one request (gateway/graphql_view.py):
 
 - the body is read here first, at most ``max_body_bytes`` of it (a larger ``Content-Length`` is
   refused before reading; a body without one is counted while it arrives), and a query string
