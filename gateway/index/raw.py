@@ -52,12 +52,11 @@ def fetch(
     ``statement`` must be built once (a module constant): compiled forms are cached by it."""
     params = params or {}
     driver = conn.connection.dbapi_connection
-    expanded = (
-        _expand(statement, _shape(params)) if isinstance(driver, sqlite3.Connection) else None
-    )
-    if expanded is None:
-        return [tuple(row) for row in conn.execute(statement, dict(params))]
-    assert isinstance(driver, sqlite3.Connection)
+    if (
+        not isinstance(driver, sqlite3.Connection)
+        or (expanded := _expand(statement, _shape(params))) is None
+    ):
+        return [tuple(row) for row in conn.execute(statement, params)]
     values = [
         params[slot.name] if slot.index is None else params[slot.name][slot.index]
         for slot in expanded.slots

@@ -164,19 +164,10 @@ class SQLIndex:
         forth: a page 23.4 -> ~20 ms CPU at 50 ms provider latency). Reads need not queue
         behind the writer (WAL). Elsewhere, on the async connection."""
         if self._reader is not None:
-            return self._read_blocking(read, *args, **kwargs)
+            with self._reader.engine.connect() as conn:
+                return read(conn, *args, **kwargs)
         async with self._read() as conn:
             return await conn.run_sync(read, *args, **kwargs)
-
-    def _read_blocking(
-        self,
-        read: Callable[Concatenate[sa.Connection, _P], _T],
-        *args: _P.args,
-        **kwargs: _P.kwargs,
-    ) -> _T:
-        assert self._reader is not None
-        with self._reader.engine.connect() as conn:
-            return read(conn, *args, **kwargs)
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -291,7 +291,8 @@ class ProviderHTTP:
         finally:
             # No-op after a verdict; frees the slot after a cancellation or a call with none.
             self.breaker.release_probe(permit)
-        await self.gate.announce(before, outcome)
+        if self.gate.shared is not None:  # alone, no coroutine per call for nothing
+            await self.gate.announce(before, outcome)
         if isinstance(outcome, ProviderError):
             raise outcome
         return outcome
