@@ -6,13 +6,17 @@ the end), bounds every wait, and checks the exit status.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -127,6 +131,70 @@ def test_workers_share_the_port_and_stop_on_sigterm() -> None:
         assert proc.wait(timeout=WAIT) == 0
 
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+LISTEN, ESTABLISHED = "0A", "01"
+"""TCP states as /proc/net/tcp writes them."""
+
+
+def tcp_sockets(port: int, state: str) -> set[int]:
+    """Inodes of this machine's TCP sockets in ``state`` whose local port is ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def sockets_held(pid: int) -> set[int]:
+    """Inodes of the sockets process ``pid`` has open."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if (m := re.fullmatch(r"socket:\[(\d+)\]", os.readlink(fd))) is not None:
+                held.add(int(m.group(1)))
+    return held
+
+
+def test_each_worker_listens_on_its_own_socket_and_connections_spread() -> None:
+    """One socket shared by the workers let the first loop to wake accept every connection
+    waiting (16 of 16 on one worker under a benchmark); each worker now has its own."""
+    args = ("serve", "--port", "0", "--sandbox-base-port", "0", "--workers", "2")
+    with running(*args) as (proc, lines):
+        port = urlsplit(endpoint(lines)).port
+        assert port is not None
+        deadline = time.monotonic() + WAIT
+        while len(workers := worker_pids(proc.pid)) < 2 or not all(
+            sockets_held(pid) & tcp_sockets(port, LISTEN) for pid in workers
+        ):
+            assert time.monotonic() < deadline, "a worker never listened"
+            time.sleep(0.05)
+        listening = tcp_sockets(port, LISTEN)
+        own = [sockets_held(pid) & listening for pid in workers]
+        assert [len(inodes) for inodes in own] == [1, 1]
+        assert own[0] != own[1]
+        assert not sockets_held(proc.pid) & listening
+
+        # Opened together, as a client pool does: the kernel deals them to both workers (by a
+        # hash of the addresses; all 16 to one worker has a chance of 2 in 65536).
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(16)]
+        try:
+            while True:
+                accepted = tcp_sockets(port, ESTABLISHED)
+                per_worker = [len(sockets_held(pid) & accepted) for pid in workers]
+                if sum(per_worker) == 16:
+                    break
+                assert time.monotonic() < deadline, per_worker
+                time.sleep(0.05)
+            assert min(per_worker) > 0, per_worker
+        finally:
+            for client in clients:
+                client.close()
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=WAIT) == 0
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -44,24 +44,43 @@ def set_drain(config: uvicorn.Config, seconds: float) -> None:
     config.timeout_graceful_shutdown = cast(int, seconds)
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def bind_socket(
+    host: str, port: int, *, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
     """A listening socket bound up front, so port 0 resolves before the server starts.
 
     ``host`` may be an IPv4 or IPv6 address or a name; the socket is closed if binding fails.
+    With ``reuse_port`` other sockets of this user may bind the same address (``SO_REUSEPORT``);
+    without ``listen`` the socket only holds the address.
     """
-    family, kind, proto, _, address = socket.getaddrinfo(
+    family, _, _, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
-    sock = socket.socket(family, kind, proto)
+    return bind_address(family, address, reuse_port=reuse_port, listen=listen)
+
+
+def bind_address(
+    family: socket.AddressFamily,
+    address: tuple[Any, ...],
+    *,
+    reuse_port: bool = False,
+    listen: bool = True,
+) -> socket.socket:
+    """:func:`bind_socket` on an address already resolved (a socket's ``getsockname()``)."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(128)
+        if listen:
+            sock.listen(128)
         sock.set_inheritable(True)
     except OSError as exc:
         sock.close()
         # The bare "[Errno 98] Address already in use" names no address.
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+        where = server_url(*address[:2]).removeprefix("http://")
+        raise OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}") from exc
     except BaseException:
         sock.close()
         raise
