@@ -7,6 +7,7 @@ One definition for every reader: ``Customer.metrics`` and the identity index's M
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from gateway.model import CustomerRecord, Metric, Money
 from gateway.providers.registry import SPECS
@@ -14,8 +15,10 @@ from gateway.providers.registry import SPECS
 __all__ = ["metric_sources", "metric_values", "money_total"]
 
 
+@cache
 def metric_sources(metric: Metric) -> tuple[str, ...]:
-    """The providers whose spec reports ``metric``."""
+    """The providers whose spec reports ``metric`` (the registry is fixed: asked once per
+    metric, not once per customer and field)."""
     return tuple(spec.name for spec in SPECS if metric in spec.customer_metrics)
 
 

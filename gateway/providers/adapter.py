@@ -41,9 +41,14 @@ async def gather_all(calls: Iterable[Awaitable[_T]]) -> list[_T]:
     """Run ``calls`` concurrently; every one finishes before the first failure is raised.
 
     Plain ``asyncio.gather`` raises at the first failure and leaves the rest running unobserved.
+    A lone call (a single lookup's, the usual case) is awaited as it is: a task for it would
+    cost more than the call's own work here.
     """
+    pending = list(calls)
+    if len(pending) == 1:
+        return [await pending[0]]
     results: list[_T] = []
-    for outcome in await asyncio.gather(*calls, return_exceptions=True):
+    for outcome in await asyncio.gather(*pending, return_exceptions=True):
         if isinstance(outcome, BaseException):
             raise outcome
         results.append(outcome)
