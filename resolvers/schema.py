@@ -17,6 +17,7 @@ from gateway.errors import InvalidInput
 from gateway.telemetry.operations import OperationObserver
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
+from resolvers.lean import use_lean_resolvers
 from resolvers.mutation import Mutation
 from resolvers.operation import GatewayOperation
 from resolvers.pii import protect_pii
@@ -110,6 +111,7 @@ def _schema(federation_version: str) -> GatewaySchema:
         # KeyError there, and settings have refused it long before (gateway/config.py).
         federation_version=cast(Any, federation_version),
     )
+    use_lean_resolvers(schema._schema)  # first: protect_pii wraps what it leaves
     protect_pii(schema._schema)
     return schema
 
