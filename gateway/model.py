@@ -11,7 +11,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, Final, NamedTuple, TypeAlias, TypeVar
 
 JSONObject = Mapping[str, Any]
 
@@ -122,9 +122,13 @@ class CustomerRecord:
         object.__setattr__(self, "ref", RecordRef(self.provider, self.id))
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class RecordRef:
-    """A (provider, id) pair naming one record; orderable so merges are deterministic."""
+class RecordRef(NamedTuple):
+    """A (provider, id) pair naming one record; orderable so merges are deterministic.
+
+    A named tuple, not a dataclass: merges and loaders hash, compare and sort refs thousands of
+    times a page, and a tuple does that in C (a dataclass's ``__hash__`` and ``__lt__`` are
+    Python calls).
+    """
 
     provider: str
     id: str
