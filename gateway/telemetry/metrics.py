@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from gateway.telemetry.labels import OperationNames
@@ -25,6 +26,8 @@ from gateway.telemetry.labels import OperationNames
 __all__ = ["CIRCUIT_STATES", "OUTCOMES", "PREFIX", "BreakerLike", "GatewayMetrics"]
 
 PREFIX: Final = "customer_gateway"
+
+_Metric = TypeVar("_Metric", bound=MetricWrapperBase)
 
 OUTCOMES: Final = ("ok", "degraded", "error", "rejected")
 """``ok``: no errors. ``degraded``: a provider failed or answered by a fallback (its fields may
@@ -110,6 +113,7 @@ class GatewayMetrics:
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.operation_names = OperationNames(operation_names)
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
         r = self.registry
         self.requests = Counter(
             f"{PREFIX}_graphql_requests",
@@ -186,12 +190,23 @@ class GatewayMetrics:
     def operation(self, operation: str, outcome: str, seconds: float) -> None:
         """One GraphQL request answered (``operation`` already a label: see
         :attr:`operation_names`)."""
-        self.requests.labels(operation, outcome).inc()
-        self.request_seconds.labels(operation).observe(seconds)
+        self._child(self.requests, operation, outcome).inc()
+        self._child(self.request_seconds, operation).observe(seconds)
 
     def upstream(self, provider: str, lookup: str, status: str, seconds: float) -> None:
-        self.upstream_requests.labels(provider, lookup, status).inc()
-        self.upstream_seconds.labels(provider, lookup).observe(seconds)
+        self._child(self.upstream_requests, provider, lookup, status).inc()
+        self._child(self.upstream_seconds, provider, lookup).observe(seconds)
+
+    def _child(self, metric: _Metric, *values: str) -> _Metric:
+        """``metric.labels(*values)``, looked up once: ``labels`` checks and locks on every
+        call, and every request and upstream call asks for the same few children again. Label
+        values are bounded (operation names are, see :attr:`operation_names`), and children
+        are never removed."""
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return cast(_Metric, child)
 
     def retry(self, provider: str, kind: str) -> None:
         self.upstream_retries.labels(provider, kind).inc()
