@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -371,28 +372,33 @@ class ProviderHTTP:
         if remaining <= 0:
             return self._error(ErrorKind.TIMEOUT, f"{limit} passed before sending"), None
         sending = False
-        answer: asyncio.Timeout | None = None
+        answer_due = False
         failure: TransportFailure | None = None
         try:
-            async with asyncio.timeout(remaining):
+            # One timer for both limits (each costs ~4 µs a call): the deadline, moved up to
+            # when the answer is due once sent, if that comes first.
+            async with asyncio.timeout(remaining) as timer:
                 waited = await self.rate_limiter.acquire()
                 self.telemetry.rate_limited(self.provider, waited)
                 async with self._semaphore:
                     sending = True
                     if (calls := _upstream_calls.get()) is not None:
                         calls[self.provider] += 1
-                    async with asyncio.timeout(self._answer_within) as answer:
-                        response = await self.wire.send(
-                            method,
-                            upstream.url,
-                            # telemetry: the attempt's clock and span start here
-                            call.sending(upstream.headers),
-                            upstream.body,
-                            self._timeouts,
-                        )
-                        call.answered(response.status)
+                    due = asyncio.get_running_loop().time() + self._answer_within
+                    if due < (timer.when() or math.inf):
+                        timer.reschedule(due)
+                        answer_due = True
+                    response = await self.wire.send(
+                        method,
+                        upstream.url,
+                        # telemetry: the attempt's clock and span start here
+                        call.sending(upstream.headers),
+                        upstream.body,
+                        self._timeouts,
+                    )
+                    call.answered(response.status)
         except TimeoutError:
-            if answer is not None and answer.expired():
+            if answer_due and timer.expired():
                 failure = TransportFailure(
                     ErrorKind.TIMEOUT,
                     f"no complete answer to {method} {path} within {self._answer_within:g}s "

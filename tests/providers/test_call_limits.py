@@ -143,6 +143,20 @@ async def test_a_trickling_body_ends_at_the_read_timeout(
     assert http.breaker.failures == 1
 
 
+async def test_a_deadline_before_the_answer_is_due_ends_the_call_as_the_deadline() -> None:
+    """The call's own deadline (0.3 s) comes before connect + read (1.2 s): the one timer
+    fires at the deadline, and the provider gets the blame, as no request cut it short."""
+    app, _ = make_sim()
+    set_faults(app, latency_ms=5000)
+    http = make_http(app, read_timeout=1.0, connect_timeout=0.2, max_retries=0, deadline=0.3)
+    with pytest.raises(ProviderError) as info:
+        await http.request("GET", "/v1/items/it_1")
+    await http.aclose()
+    assert info.value.kind is ErrorKind.TIMEOUT
+    assert info.value.message == "no answer to GET /v1/items/it_1 within the 0.3s deadline"
+    assert http.breaker.failures == 1
+
+
 # -- the request's deadline and lifetime -----------------------------------------------------
 
 
