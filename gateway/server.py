@@ -23,7 +23,7 @@ from gateway.core.record_cache import RecordCache
 from gateway.documents import PersistedDocuments
 from gateway.graphiql import STATIC_PATH, static_files
 from gateway.graphql_view import GatewayGraphQL
-from gateway.heap import freeze_startup_heap
+from gateway.heap import freeze_startup_heap, space_young_collections
 from gateway.http_errors import (
     EXCEPTION_HANDLERS,
 )
@@ -94,7 +94,8 @@ def create_app(
     are ``app.state.webhook_secrets`` (from settings; the sandbox wiring adds its own).
 
     ``freeze_heap`` (``serve``): once started, the process's heap so far is frozen out of the
-    cyclic collector's walks (gateway/heap.py); not for apps made and dropped, as in tests.
+    cyclic collector's walks and young collections are spaced out (gateway/heap.py); not for
+    apps made and dropped, as in tests.
     """
     telemetry = (
         Telemetry(tracer_provider=tracer_provider)
@@ -144,6 +145,7 @@ def create_app(
         if freeze_heap:
             frozen = freeze_startup_heap()
             logger.debug("froze %d start-up objects out of the cyclic collector's walks", frozen)
+            space_young_collections()
         try:
             yield
         finally:

@@ -1,6 +1,7 @@
-"""A serving app freezes its start-up heap out of the cyclic collector's walks (other apps do
-not: tests make and drop many, and frozen garbage cycles would never be collected), and what a
-request read is freed by reference counting once it is answered."""
+"""A serving app freezes its start-up heap out of the cyclic collector's walks and spaces out
+young collections (other apps do not: tests make and drop many, and frozen garbage cycles would
+never be collected), and what a request read is freed by reference counting once it is
+answered."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.config import Settings, sandbox_settings
+from gateway.heap import YOUNG_THRESHOLD
 from gateway.model import CustomerRecord
 from gateway.server import create_app
 from tests.conftest import GatewayHarness
@@ -19,9 +21,11 @@ from tests.conftest import GatewayHarness
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()  # the test process's heap goes back to the collector
+    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("unfrozen")
@@ -35,14 +39,18 @@ async def test_a_serving_app_freezes_the_heap_it_started_with() -> None:
         tracked = {id(found) for found in gc.get_objects()}
         assert id(made_before) not in tracked  # frozen: the collector no longer walks it
         assert id(made_while_serving) in tracked
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
 
 
 @pytest.mark.usefixtures("unfrozen")
 async def test_an_app_freezes_nothing_unless_asked() -> None:
     app = create_app(Settings(providers=sandbox_settings()), adapters={})
 
+    thresholds = gc.get_threshold()
+
     async with LifespanManager(app):
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == thresholds
 
 
 @pytest.fixture
