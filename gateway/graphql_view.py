@@ -102,6 +102,9 @@ class GatewayGraphQL(GraphQL[RequestContext, None]):
         context: RequestContext | None = getattr(request.state, "gateway_context", None)
         if context is not None:
             context.release()  # what it read is freed now, not by the cyclic collector
+            # The scope's state holds the context, which holds the request, which holds the
+            # scope: without this link the request's objects go by reference counting too.
+            del request.state.gateway_context
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -49,41 +49,52 @@ MAX_TOKENS: Final = 5000
 def expanded_size(document: DocumentNode, limit: int) -> int:
     """Fields selected by the document's operations, fragments expanded; counting stops a little
     past ``limit``. A fragment cycle counts as nothing here (validation reports it)."""
-    fragments: Mapping[str, FragmentDefinitionNode] = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    sizes: dict[str, int] = {}
-    visiting: set[str] = set()
+    return _Expansion(document, limit).total()
 
-    def fragment(name: str) -> int:
-        if name in sizes:
-            return sizes[name]
-        if name in visiting or name not in fragments:
+
+class _Expansion:
+    """The count behind :func:`expanded_size`. A class, not two nested functions calling each
+    other: those would be a reference cycle, left for the cyclic collector on every request."""
+
+    def __init__(self, document: DocumentNode, limit: int) -> None:
+        self.document = document
+        self.limit = limit
+        self.fragments: Mapping[str, FragmentDefinitionNode] = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.sizes: dict[str, int] = {}
+        self.visiting: set[str] = set()
+
+    def total(self) -> int:
+        total = 0
+        for operation in _operations(self.document):
+            total += self.selection_set(operation.selection_set)
+            if total > self.limit:
+                break
+        return total
+
+    def fragment(self, name: str) -> int:
+        if name in self.sizes:
+            return self.sizes[name]
+        if name in self.visiting or name not in self.fragments:
             return 0
-        visiting.add(name)
-        sizes[name] = selection_set(fragments[name].selection_set)
-        visiting.discard(name)
-        return sizes[name]
+        self.visiting.add(name)
+        self.sizes[name] = self.selection_set(self.fragments[name].selection_set)
+        self.visiting.discard(name)
+        return self.sizes[name]
 
-    def selection_set(node: SelectionSetNode | None) -> int:
+    def selection_set(self, node: SelectionSetNode | None) -> int:
         total = 0
         for selection in node.selections if node is not None else ():
             if isinstance(selection, FieldNode):
-                total += 1 + selection_set(selection.selection_set)
+                total += 1 + self.selection_set(selection.selection_set)
             elif isinstance(selection, InlineFragmentNode):
-                total += selection_set(selection.selection_set)
+                total += self.selection_set(selection.selection_set)
             elif isinstance(selection, FragmentSpreadNode):
-                total += fragment(selection.name.value)
-            if total > limit:
+                total += self.fragment(selection.name.value)
+            if total > self.limit:
                 return total
         return total
-
-    total = 0
-    for operation in _operations(document):
-        total += selection_set(operation.selection_set)
-        if total > limit:
-            break
-    return total
 
 
 def _operations(document: DocumentNode) -> Iterator[OperationDefinitionNode]:

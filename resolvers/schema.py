@@ -17,6 +17,7 @@ from gateway.errors import InvalidInput
 from gateway.telemetry.operations import OperationObserver
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
+from resolvers.execution import ReleasingExecutionContext
 from resolvers.lean import use_lean_resolvers
 from resolvers.mutation import Mutation
 from resolvers.operation import GatewayOperation
@@ -107,6 +108,8 @@ def _schema(federation_version: str) -> GatewaySchema:
             GatewayOperation,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        # Frees each execution by reference counting, not the cyclic collector.
+        execution_context_class=ReleasingExecutionContext,
         # Strawberry types this as a Literal of its version strings; an unknown one raises
         # KeyError there, and settings have refused it long before (gateway/config.py).
         federation_version=cast(Any, federation_version),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -82,3 +83,49 @@ async def test_the_records_a_request_read_are_freed_once_it_is_answered(
     for _ in range(3):  # the disconnect watch, cancelled at the answer, ends a turn later
         await asyncio.sleep(0)
     assert live_records() == before
+
+
+@pytest.mark.usefixtures("no_cyclic_collector")
+async def test_a_request_leaves_no_reference_cycles_behind(gateway: GatewayHarness) -> None:
+    # graphql-core's executor, the request context and the scope's state were in cycles, and
+    # under load freeing them was most of the cyclic collector's work (gateway/heap.py).
+    queries = [
+        '{ customerByEmail(email: "ada@lovelace.example") { name metrics { mrr { amount } } } }',
+        "{ customers(first: 5) { nodes { name } } }",
+        "query Q { a: __typename ...F } fragment F on Query { b: __typename }",
+    ]
+    for query in queries:  # once first: what a first request caches is not garbage
+        await gateway.client.post("/graphql", json={"query": query})
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for query in queries:
+            response = await gateway.client.post("/graphql", json={"query": query})
+            assert "errors" not in response.json()
+        for _ in range(3):  # the disconnect watch, cancelled at the answer, ends a turn later
+            await asyncio.sleep(0)
+        gc.collect()
+        left = {f"{type(found).__module__}.{type(found).__qualname__}" for found in gc.garbage}
+        left |= {
+            found.__qualname__ for found in gc.garbage if isinstance(found, types.FunctionType)
+        }
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not left & CYCLIC_BEFORE, left & CYCLIC_BEFORE
+
+
+CYCLIC_BEFORE = {
+    "gateway.core.context.RequestContext",
+    "gateway.core.loaders.Loaders",
+    "gateway.request_guard.RequestGuard",
+    "starlette.requests.Request",
+    "starlette.datastructures.State",
+    "resolvers.execution.ReleasingExecutionContext",
+    "graphql.execution.collect_fields.CollectedFields",
+    "graphql.execution.collect_fields.FieldDetails",
+    "expanded_size.<locals>.fragment",
+    "expanded_size.<locals>.selection_set",
+}
+"""What the cyclic collector found after every request before (the last two: the fragment
+counter's nested functions, which called each other)."""
