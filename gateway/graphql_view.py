@@ -188,6 +188,8 @@ def _log_request(
     """One line per GraphQL request: who asked what, what it cost upstream and in time, and
     which providers degraded (those the response lists in ``extensions.degradedProviders``).
     Never the query text, variables or bodies: they may hold personal data."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return  # a level above info: nothing to build the line for
     if request.method == "GET" and not names_document(request.query_params):
         return  # the GraphiQL page, not an operation
     context: RequestContext | None = getattr(request.state, "gateway_context", None)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
+from gateway import graphql_view
 from gateway.config import Settings, sandbox_settings, tune
 from gateway.sandbox.dataset import SHOWCASE_EMAIL, Dataset
 from gateway.sandbox.faults import Faults
@@ -125,3 +130,23 @@ async def test_the_graphiql_page_is_not_an_operation(
 
     assert response.status_code == 200 and "graphiql" in response.text.lower()
     assert json_logs.lines(ACCESS) == []
+
+
+async def test_above_info_no_line_is_built(
+    gateway: GatewayHarness, json_logs: JsonLogs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `serve --log-level warning`: the access line is neither logged nor put together.
+    logging.getLogger(ACCESS).setLevel(logging.WARNING)
+    built: list[object] = []
+    monkeypatch.setattr(graphql_view, "current_request_id", lambda: built.append("line"))
+    try:
+        response = await gateway.client.post(
+            "/graphql",
+            json={"query": BY_EMAIL, "variables": {"email": SHOWCASE_EMAIL}},
+        )
+    finally:
+        logging.getLogger(ACCESS).setLevel(logging.NOTSET)
+
+    assert response.status_code == 200
+    assert json_logs.lines(ACCESS) == []
+    assert built == []
