@@ -37,8 +37,8 @@ from gateway.http_errors import (
     never_executed,
     request_error,
 )
-from gateway.providers.http import count_upstream_calls
 from gateway.providers.notices import collect_notices
+from gateway.providers.upstream.counting import count_upstream_calls
 from gateway.request_guard import Refused, RequestGuard
 from gateway.request_id import current_request_id
 from resolvers.errors import finalise_errors

@@ -17,11 +17,8 @@ import contextlib
 import logging
 import math
 import time
-from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
-from importlib import metadata
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -44,10 +41,12 @@ from gateway.providers.upstream.classify import (
     counts_against_provider,
     kind_for_status,
 )
+from gateway.providers.upstream.counting import counted
 from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, json_error_parser
 from gateway.providers.upstream.gate import CircuitGate
 from gateway.providers.upstream.redact import redact, secrets_for
 from gateway.providers.upstream.request import (
+    USER_AGENT,
     FormData,
     Headers,
     Params,
@@ -69,38 +68,12 @@ __all__ = [
     "ProviderHTTP",
     "UpstreamError",
     "UpstreamRequest",
-    "count_upstream_calls",
     "json_error_parser",
     "kind_for_status",
     "retry_after_seconds",
 ]
 
 logger = logging.getLogger("customer_gateway.providers")
-
-
-def _version() -> str:
-    try:
-        return metadata.version("customer-gateway")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "dev"
-
-
-USER_AGENT: Final = f"customer-gateway/{_version()}"
-"""What providers see in their request logs: this gateway, and which release."""
-
-_upstream_calls: ContextVar[Counter[str] | None] = ContextVar("upstream_calls", default=None)
-
-
-@contextlib.contextmanager
-def count_upstream_calls() -> Iterator[Counter[str]]:
-    """Count the HTTP requests sent to each provider within the block (this task and the tasks
-    it starts), e.g. to log what one GraphQL request cost upstream."""
-    counter: Counter[str] = Counter()
-    token = _upstream_calls.set(counter)
-    try:
-        yield counter
-    finally:
-        _upstream_calls.reset(token)
 
 
 def _deadline_text(scope: RequestScope | None, own: float) -> str:
@@ -382,8 +355,7 @@ class ProviderHTTP:
                 self.telemetry.rate_limited(self.provider, waited)
                 async with self._semaphore:
                     sending = True
-                    if (calls := _upstream_calls.get()) is not None:
-                        calls[self.provider] += 1
+                    counted(self.provider)
                     due = asyncio.get_running_loop().time() + self._answer_within
                     if due < (timer.when() or math.inf):
                         timer.reschedule(due)

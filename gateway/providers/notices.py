@@ -3,7 +3,8 @@
 An adapter that serves a request by a fallback (Stripe emails by the list filter when customer
 search is unavailable) calls :func:`notice`; the GraphQL layer reports what the request collected
 in ``extensions.degradedProviders`` beside the providers that failed. Scoped like
-:func:`~gateway.providers.http.count_upstream_calls`: to the block and the tasks it starts.
+:func:`~gateway.providers.upstream.counting.count_upstream_calls`: to the block and the tasks it
+starts.
 """
 
 from __future__ import annotations

@@ -7,5 +7,6 @@ count against a provider), :mod:`.retry_after` reads how long a provider asks us
 :mod:`.retry` decides whether and when to try again, :mod:`.error_body` reads providers'
 error bodies, :mod:`.answers` turns an answer into a body or an error, and :mod:`.gate` refuses
 calls while a provider cools down or its circuit is open and gives the breaker each call's
-verdict. ``gateway.providers.http`` orchestrates.
+verdict, :mod:`.redact` keeps secrets out of messages, and :mod:`.counting` counts the calls a
+block of work sends. ``gateway.providers.http`` orchestrates.
 """

@@ -7,12 +7,23 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import httpx
 from multidict import CIMultiDict, CIMultiDictProxy
 
+
+def _version() -> str:
+    try:
+        return metadata.version("customer-gateway")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "dev"
+
+
+USER_AGENT: Final = f"customer-gateway/{_version()}"
+"""What providers see in their request logs: this gateway, and which release."""
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE: Final = "application/json"
 

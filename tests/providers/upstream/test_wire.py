@@ -23,8 +23,9 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from gateway.config import ProviderSettings, tune
 from gateway.errors import ErrorKind, ProviderError
-from gateway.providers.http import USER_AGENT, ProviderHTTP, json_error_parser
+from gateway.providers.http import ProviderHTTP, json_error_parser
 from gateway.providers.upstream.aiohttp_wire import AiohttpWire
+from gateway.providers.upstream.request import USER_AGENT
 from gateway.providers.upstream.wire import HttpxWire, Timeouts, Wire, WireFailure
 from gateway.telemetry.upstream import UpstreamTelemetry
 from tests.servers import free_port
