@@ -34,7 +34,15 @@ from gateway.index.engine import INDEX_FILE, running_index_url
 from gateway.index.migrate import upgrade_to_head
 from gateway.sandbox.runner import bind_address, bind_socket, server_url, set_drain
 
-__all__ = ["WORKER_ENV", "OwnListener", "app", "ignore_sighup", "serve_workers"]
+__all__ = [
+    "WORKER_ENV",
+    "OwnListener",
+    "app",
+    "ignore_sighup",
+    "listen_on",
+    "serve_workers",
+    "until_accepting",
+]
 
 logger = logging.getLogger("customer_gateway")
 
@@ -143,8 +151,8 @@ async def serve_workers(
     started: Callable[[str], None],
 ) -> None:
     """Serve ``workers`` processes on ``host:port`` until SIGTERM/SIGINT; ``started`` gets the
-    URL once the socket listens. ``settings`` are the parent's: its sandbox providers (when
-    ``settings.sandbox``) and drain are passed on."""
+    URL once a worker accepts connections. ``settings`` are the parent's: its sandbox providers
+    (when ``settings.sandbox``) and drain are passed on."""
     # Held, not listening: it fixes the port (port 0 resolves here) for the workers' sockets.
     sock = bind_socket(host, port, reuse_port=True, listen=False)
     scratch = tempfile.TemporaryDirectory(prefix="customer-gateway-") if settings.sandbox else None

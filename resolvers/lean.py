@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+import strawberry
+from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
@@ -28,14 +29,11 @@ def lean_method(field: StrawberryField) -> Callable[..., Any] | None:
     resolver = field.base_resolver
     if resolver is None or field.extensions or field.arguments:
         return None
-    if resolver.self_parameter is None or any(
-        (resolver.info_parameter, resolver.root_parameter, resolver.parent_parameter)
-    ):
+    # `self` as the one parameter leaves no room for info, root or parent.
+    if resolver.self_parameter is None or len(resolver.signature.parameters) != 1:
         return None
     method = resolver.wrapped_func
-    if not callable(method) or len(resolver.signature.parameters) != 1:
-        return None
-    return method
+    return method if callable(method) else None
 
 
 def _calling(method: Callable[[Any], Any]) -> Callable[..., Any]:
@@ -45,12 +43,14 @@ def _calling(method: Callable[[Any], Any]) -> Callable[..., Any]:
     return resolve
 
 
-def use_lean_resolvers(schema: GraphQLSchema) -> int:
+def use_lean_resolvers(schema: strawberry.Schema) -> int:
     """Give every field :func:`lean_method` accepts a resolver calling it directly; returns how
-    many. Run before anything else wraps the resolvers (``protect_pii``), on a schema without
-    exception handlers (they are matched by Strawberry's resolver)."""
+    many. Run before anything else wraps the resolvers (``protect_pii``). A schema with
+    exception handlers is left as it is: Strawberry's resolver is what matches them."""
+    if schema.exception_handlers:
+        return 0
     replaced = 0
-    for graphql_type in schema.type_map.values():
+    for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         for graphql_field in graphql_type.fields.values():

@@ -114,7 +114,7 @@ def _schema(federation_version: str) -> GatewaySchema:
         # KeyError there, and settings have refused it long before (gateway/config.py).
         federation_version=cast(Any, federation_version),
     )
-    use_lean_resolvers(schema._schema)  # first: protect_pii wraps what it leaves
+    use_lean_resolvers(schema)  # first: protect_pii wraps what it leaves
     protect_pii(schema._schema)
     return schema
 

@@ -66,7 +66,7 @@ def lean_fields(schema: strawberry.Schema) -> set[str]:
 
 async def test_only_methods_taking_self_alone_are_called_directly() -> None:
     schema = strawberry.Schema(query=Query)
-    assert use_lean_resolvers(schema._schema) == 4
+    assert use_lean_resolvers(schema) == 4
 
     assert lean_fields(schema) == {"Query.thing", "Thing.upper", "Thing.later", "Thing.broken"}
 
@@ -75,7 +75,7 @@ async def test_answers_and_errors_are_what_strawberry_gives() -> None:
     query = "{ thing { label upper later times(n: 2) asks guarded broken } }"
     plain = strawberry.Schema(query=Query)
     lean = strawberry.Schema(query=Query)
-    use_lean_resolvers(lean._schema)
+    use_lean_resolvers(lean)
 
     expected, got = await plain.execute(query), await lean.execute(query)
 
