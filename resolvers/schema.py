@@ -8,6 +8,8 @@ from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
@@ -18,6 +20,7 @@ from gateway.telemetry.operations import OperationObserver
 from resolvers.customer import Customer
 from resolvers.errors import is_unexpected
 from resolvers.execution import ReleasingExecutionContext
+from resolvers.extension_runner import PreparedExtensionsRunner
 from resolvers.lean import use_lean_resolvers
 from resolvers.mutation import Mutation
 from resolvers.operation import GatewayOperation
@@ -74,6 +77,12 @@ class GatewaySchema(strawberry.federation.Schema):
             for index, problem in enumerate(problems)
         ]
         return results
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        """Hooks looked up once per extension class, not per stage of every request."""
+        return PreparedExtensionsRunner(execution_context, extensions)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
