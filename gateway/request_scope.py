@@ -11,13 +11,20 @@ upstream call outlives the request that asked for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["RequestEnded", "RequestScope", "current_scope", "request_scope"]
+from gateway.bound import Bound
+
+__all__ = [
+    "OpenScope",
+    "RequestEnded",
+    "RequestScope",
+    "UpstreamCall",
+    "current_scope",
+    "request_scope",
+]
 
 _current: Final[ContextVar[RequestScope | None]] = ContextVar("request_scope", default=None)
 
@@ -43,23 +50,11 @@ class RequestScope:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    @contextlib.contextmanager
-    def call(self, *, write: bool = False) -> Iterator[None]:
-        """Run one upstream call for the request: refused (:class:`RequestEnded`) once the
-        request has ended, cancelled by :meth:`end` while it runs."""
-        if self.ended:
-            raise RequestEnded("the request has ended (answered, timed out or abandoned)")
-        self.wrote = self.wrote or write
-        task = asyncio.current_task()
-        if task is None:  # pragma: no cover - ProviderHTTP always runs in a task
-            yield
-            return
-        self._calls[task] = self._calls.get(task, 0) + 1
-        try:
-            yield
-        finally:
-            if (left := self._calls.pop(task) - 1) > 0:
-                self._calls[task] = left
+    def call(self, *, write: bool = False) -> UpstreamCall:
+        """``with scope.call():`` runs one upstream call for the request: refused
+        (:class:`RequestEnded`) once the request has ended, cancelled by :meth:`end` while it
+        runs."""
+        return UpstreamCall(self, write)
 
     def in_flight(self) -> int:
         """Upstream calls running for the request now."""
@@ -78,19 +73,55 @@ class RequestScope:
         return cancelled
 
 
+class UpstreamCall:
+    """One upstream call inside its request's scope, from entering the block to leaving it.
+    A class, not a generator: there is one per upstream call."""
+
+    __slots__ = ("_scope", "_task", "_write")
+
+    def __init__(self, scope: RequestScope, write: bool) -> None:
+        self._scope = scope
+        self._write = write
+        self._task: asyncio.Task[object] | None = None
+
+    def __enter__(self) -> None:
+        scope = self._scope
+        if scope.ended:
+            raise RequestEnded("the request has ended (answered, timed out or abandoned)")
+        scope.wrote = scope.wrote or self._write
+        # None only outside a task, which ProviderHTTP never is: then nothing is tracked.
+        if (task := asyncio.current_task()) is not None:
+            scope._calls[task] = scope._calls.get(task, 0) + 1
+            self._task = task
+
+    def __exit__(self, *exc_info: object) -> None:
+        if (task := self._task) is not None:
+            self._task = None
+            calls = self._scope._calls
+            if (left := calls.pop(task) - 1) > 0:
+                calls[task] = left
+
+
 def current_scope() -> RequestScope | None:
     """The scope of the request this task works for, if it runs inside one."""
     return _current.get()
 
 
-@contextlib.contextmanager
-def request_scope(seconds: float) -> Iterator[RequestScope]:
-    """Open a scope for a request with a deadline ``seconds`` from now; tasks started inside
-    the block inherit it. Leaving the block ends it (:meth:`RequestScope.end`)."""
-    scope = RequestScope(seconds)
-    token = _current.set(scope)
-    try:
-        yield scope
-    finally:
-        _current.reset(token)
-        scope.end()
+def request_scope(seconds: float) -> OpenScope:
+    """``with request_scope(seconds) as scope:`` opens a scope for a request with a deadline
+    ``seconds`` from now; tasks started inside the block inherit it. Leaving the block ends it
+    (:meth:`RequestScope.end`)."""
+    return OpenScope(RequestScope(seconds))
+
+
+class OpenScope(Bound[RequestScope | None, RequestScope]):
+    """A request's scope: the current one inside the ``with`` block, ended when it is left."""
+
+    __slots__ = ()
+
+    def __init__(self, scope: RequestScope) -> None:
+        super().__init__(_current, scope, scope)
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        self._given.end()

@@ -15,13 +15,13 @@ refresh it), so one request can mix fresh and cached root fields without one bat
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
+from gateway.bound import Bound
 from gateway.config import IdentitySettings
 from gateway.core.record_cache import RecordCache
 from gateway.errors import ProviderError
@@ -39,14 +39,10 @@ class LookupResult:
 _fresh: ContextVar[bool] = ContextVar("fresh_reads", default=False)
 
 
-@contextlib.contextmanager
-def fresh_reads(fresh: bool = True) -> Iterator[None]:
-    """Loads within the block (and the tasks it starts) skip the record cache when ``fresh``."""
-    token = _fresh.set(fresh or _fresh.get())
-    try:
-        yield
-    finally:
-        _fresh.reset(token)
+def fresh_reads(fresh: bool = True) -> Bound[bool, None]:
+    """Loads within the ``with`` block (and the tasks it starts) skip the record cache when
+    ``fresh``."""
+    return Bound(_fresh, fresh or _fresh.get(), None)
 
 
 def reading_fresh() -> bool:

@@ -9,25 +9,21 @@ starts.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
+
+from gateway.bound import Bound
 
 __all__ = ["collect_notices", "current_notices", "notice"]
 
 _notices: ContextVar[dict[str, str] | None] = ContextVar("provider_notices", default=None)
 
 
-@contextlib.contextmanager
-def collect_notices() -> Iterator[Mapping[str, str]]:
-    """Collect the notices given within the block: the first per provider."""
+def collect_notices() -> Bound[dict[str, str] | None, Mapping[str, str]]:
+    """Collect the notices given within the ``with`` block: the first per provider."""
     found: dict[str, str] = {}
-    token = _notices.set(found)
-    try:
-        yield MappingProxyType(found)
-    finally:
-        _notices.reset(token)
+    return Bound(_notices, found, MappingProxyType(found))
 
 
 def notice(provider: str, message: str) -> None:

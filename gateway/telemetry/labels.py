@@ -6,13 +6,14 @@ id, an email or a client-chosen string without a cap.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import re
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Final, ParamSpec, TypeVar
+
+from gateway.bound import Bound
 
 __all__ = [
     "ANONYMOUS",
@@ -38,15 +39,10 @@ UPSTREAM_KINDS: Final = frozenset(
 _upstream_kind: ContextVar[str] = ContextVar("upstream_kind", default=OTHER)
 
 
-@contextlib.contextmanager
-def upstream_kind(kind: str) -> Iterator[None]:
-    """Label the upstream calls made within the block (and the tasks it starts) as ``kind``;
-    a kind outside :data:`UPSTREAM_KINDS` counts as ``other``."""
-    token = _upstream_kind.set(kind if kind in UPSTREAM_KINDS else OTHER)
-    try:
-        yield
-    finally:
-        _upstream_kind.reset(token)
+def upstream_kind(kind: str) -> Bound[str, None]:
+    """Label the upstream calls made within the ``with`` block (and the tasks it starts) as
+    ``kind``; a kind outside :data:`UPSTREAM_KINDS` counts as ``other``."""
+    return Bound(_upstream_kind, kind if kind in UPSTREAM_KINDS else OTHER, None)
 
 
 def current_upstream_kind() -> str:

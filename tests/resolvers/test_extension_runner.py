@@ -73,9 +73,7 @@ class PreparedSchema(strawberry.Schema):
         return PreparedExtensionsRunner(execution_context, extensions)
 
 
-async def run_both(
-    query: str, make: Any
-) -> tuple[tuple[list[str], Any], tuple[list[str], Any]]:
+async def run_both(query: str, make: Any) -> tuple[tuple[list[str], Any], tuple[list[str], Any]]:
     """(events, result summary) of ``query`` under Strawberry's runner and the prepared one;
     ``make(events)`` gives the extension classes."""
     outcomes = []

@@ -3,26 +3,21 @@ for one GraphQL request), counted where each request is sent."""
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
-from collections.abc import Iterator
 from contextvars import ContextVar
+
+from gateway.bound import Bound
 
 __all__ = ["count_upstream_calls", "counted"]
 
 _upstream_calls: ContextVar[Counter[str] | None] = ContextVar("upstream_calls", default=None)
 
 
-@contextlib.contextmanager
-def count_upstream_calls() -> Iterator[Counter[str]]:
-    """Count the HTTP requests sent to each provider within the block (this task and the tasks
-    it starts), e.g. to log what one GraphQL request cost upstream."""
+def count_upstream_calls() -> Bound[Counter[str] | None, Counter[str]]:
+    """Count the HTTP requests sent to each provider within the ``with`` block (this task and
+    the tasks it starts), e.g. to log what one GraphQL request cost upstream."""
     counter: Counter[str] = Counter()
-    token = _upstream_calls.set(counter)
-    try:
-        yield counter
-    finally:
-        _upstream_calls.reset(token)
+    return Bound(_upstream_calls, counter, counter)
 
 
 def counted(provider: str) -> None:
