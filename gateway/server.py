@@ -226,10 +226,12 @@ def create_app(
     # [i9-http] Starlette adds HEAD to GET routes, but Strawberry has no HEAD: a 405 like PUT.
     graphql_route.methods = {"GET", "POST"}
     routes: list[BaseRoute] = [
+        # First: the router tries each route's pattern in turn, and nearly every request is
+        # for /graphql.
+        graphql_route,
         Route("/", root),
         Route("/healthz", health),
         Route("/readyz", ready),
-        graphql_route,
         # Authenticated by signature, not by the GraphQL view's access control.
         webhook_route(),
     ]
