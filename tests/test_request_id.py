@@ -9,10 +9,11 @@ from typing import cast
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from structlog.contextvars import bind_contextvars, unbind_contextvars
 
 from gateway.config import Settings, sandbox_settings
 from gateway.providers.contract import ProviderAdapter
-from gateway.request_id import MAX_LENGTH, accepted
+from gateway.request_id import MAX_LENGTH, accepted, current_request_id
 from gateway.sandbox.dataset import Dataset
 from gateway.server import create_app
 from tests.conftest import GatewayHarness, JsonLogs, gateway_harness
@@ -146,3 +147,16 @@ async def test_browsers_may_send_the_id_and_read_it_back(small_dataset: Dataset)
     assert "x-request-id" in preflight.headers["access-control-allow-headers"]
     assert GENERATED.fullmatch(preflight.headers["x-request-id"])
     assert response.headers["access-control-expose-headers"] == "X-Request-Id"
+
+
+async def test_the_id_is_bound_only_while_its_request_runs(broken_app: httpx.AsyncClient) -> None:
+    # The ASGI transport runs the app in this task: what the middleware binds, it must reset.
+    bind_contextvars(request_id="outer")
+    try:
+        await broken_app.get("/healthz", headers={"X-Request-Id": "inner-1"})  # raises inside
+        assert current_request_id() == "outer"
+        await broken_app.get("/nowhere", headers={"X-Request-Id": "inner-2"})
+        assert current_request_id() == "outer"
+    finally:
+        unbind_contextvars("request_id")
+    assert current_request_id() is None
