@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import aiohttp
 import httpx
@@ -84,7 +85,7 @@ async def measure(base: str, calls: int) -> None:
             transport=transport,
         )
         try:
-            cost = await per_call_cpu(lambda http=http: http.request("GET", PATH), calls)
+            cost = await per_call_cpu(partial(http.request, "GET", PATH), calls)
             print(f"| ProviderHTTP (breaker, limits, deadline, errors) on {name} | {cost:.0f} µs |")
         finally:
             await http.aclose()

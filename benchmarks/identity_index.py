@@ -24,7 +24,6 @@ import asyncio
 import itertools
 import json
 import os
-import random
 import resource
 import shutil
 import statistics
@@ -34,7 +33,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,18 +51,9 @@ from benchmarks.gateway_latency import (  # noqa: E402
     pct,
     wait_for,
 )
-from benchmarks.peer_comparison import (  # noqa: E402
-    Run,
-    check,
-    default_harness,
-    measure,
-    med,
-    upstream_count,
-)
-from gateway.config import IdentitySettings  # noqa: E402
-from gateway.identity import normalise_email  # noqa: E402
-from gateway.index import PageQuery, open_index  # noqa: E402
-from gateway.model import RecordRef  # noqa: E402
+from benchmarks.index_probe import Key, sample, time_reads  # noqa: E402
+from benchmarks.load import Run, check, measure, med, upstream_count  # noqa: E402
+from benchmarks.peer_install import default_harness  # noqa: E402
 from gateway.providers.registry import BY_NAME, PROVIDERS  # noqa: E402
 from gateway.sandbox.dataset import generate  # noqa: E402
 from tests.servers import PostgresServer, ServerUnavailable  # noqa: E402
@@ -77,16 +66,6 @@ SHAPES = {
     ),
     "customer(id)": f"query($i: ID!) {{ customer(id: $i) {{ {CUSTOMER} }} }}",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One sampled customer: its id, one of its records, its email, its member count."""
-
-    customer_id: str
-    ref: RecordRef
-    email: str
-    members: int
 
 
 # ------------------------------------------------------------------ backfill
@@ -138,66 +117,6 @@ def index_bytes(url: str, sqlite_path: Path | None) -> int:
             await engine.dispose()
 
     return asyncio.run(size())
-
-
-# ------------------------------------------------------------------ the index in-process
-
-
-async def sample(url: str, count: int, seed: int) -> tuple[dict[str, int], int, list[Key]]:
-    """Records per provider and customers in the index, and ``count`` random customers (each
-    with one random member record and an email that matches)."""
-    index = await open_index(url, IdentitySettings())
-    try:
-        stats = await index.stats()
-        customers, after = [], None
-        while True:
-            page = await index.page(PageQuery(first=500, after=after))
-            customers += page.customers
-            if not page.has_next_page:
-                break
-            after = page.end_cursor
-        rng = random.Random(seed)
-        rng.shuffle(customers)
-        placeholders = IdentitySettings().placeholder_emails
-        keys: list[Key] = []
-        for customer in customers:
-            snapshots = await index.records(customer.members)
-            emails = sorted(
-                e for r in snapshots.values() if (e := normalise_email(r.email, placeholders))
-            )
-            if emails:
-                ref = rng.choice(customer.members)
-                keys.append(Key(customer.id, ref, emails[0], len(customer.members)))
-            if len(keys) == count:
-                break
-        return dict(stats.records_per_provider), stats.customers, keys
-    finally:
-        await index.aclose()
-
-
-async def time_reads(url: str, keys: list[Key]) -> dict[str, list[float]]:
-    """Milliseconds per index read, each key in turn (one warm-up pass first)."""
-    index = await open_index(url, IdentitySettings())
-    reads = {
-        "customers_by_email": lambda k: index.customers_by_email(k.email),
-        "customer_of": lambda k: index.customer_of(k.ref),
-        "customer": lambda k: index.customer(k.customer_id),
-    }
-    out: dict[str, list[float]] = {name: [] for name in reads}
-    try:
-        for key in keys[:50]:
-            for read in reads.values():
-                await read(key)
-        for key in keys:
-            for name, read in reads.items():
-                started = time.perf_counter()
-                found = await read(key)
-                out[name].append((time.perf_counter() - started) * 1000)
-                if not found:
-                    raise RuntimeError(f"{name} found nothing for {key}")
-    finally:
-        await index.aclose()
-    return out
 
 
 # ------------------------------------------------------------------ lookups through the gateway

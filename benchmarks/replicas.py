@@ -30,24 +30,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's gateway, also when run as a plain script
 
 from benchmarks.gateway_latency import Sandbox, child, free_port_block, wait_for  # noqa: E402
-from benchmarks.peer_comparison import (  # noqa: E402
-    bodies,
-    default_harness,
-    our_env,
-    settle,
-    tree_cpu,
-    upstream_count,
-    wrk,
-)
+from benchmarks.load import settle, tree_cpu, upstream_count, wrk  # noqa: E402
+from benchmarks.peer_comparison import bodies, our_env  # noqa: E402
+from benchmarks.peer_install import default_harness  # noqa: E402
 from tests.servers import redis_server_binary, start_redis, stop_redis  # noqa: E402
 
 
 @contextmanager
 def replicas(
-    sandbox: Sandbox, ports: list[int], args: argparse.Namespace, redis_url: str, ttl: float
+    sandbox: Sandbox,
+    ports: list[int],
+    args: argparse.Namespace,
+    redis_url: str,
+    ttl: float,
+    data_dir: Path,
 ) -> Iterator[list[tuple[str, int]]]:
-    """``serve`` on each port, sharing ``redis_url``; yields (GraphQL URL, pid) per replica."""
-    env = our_env(sandbox, argparse.Namespace(**{**vars(args), "cache_ttl": ttl}))
+    """``serve`` on each port, sharing ``redis_url`` and one identity index (a SQLite file in
+    ``data_dir``); yields (GraphQL URL, pid) per replica."""
+    env = our_env(sandbox, argparse.Namespace(**{**vars(args), "cache_ttl": ttl}), data_dir)
     env["CUSTOMER_GATEWAY_REDIS_URL"] = redis_url
     with ExitStack() as stack:
         out = []
@@ -105,14 +105,20 @@ def main() -> None:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="replicas-") as tmp,
-            child(sandbox_args, our_env(sandbox, argparse.Namespace(**vars(args), cache_ttl=0)))
-            as sandbox_proc,
+            child(
+                sandbox_args,
+                our_env(
+                    sandbox, argparse.Namespace(**vars(args), cache_ttl=0), Path(tmp) / "sandbox"
+                ),
+            ) as sandbox_proc,
         ):  # fmt: skip
             wait_for(f"{sandbox.urls['stripe']}/__sandbox/faults", sandbox_proc)
             body = bodies(sandbox, Path(tmp))["ours", "single"]
             print(f"# {os.cpu_count()} CPUs shared by the replicas, redis, wrk and the sandbox")
             for ttl in args.cache_ttls:
-                with replicas(sandbox, [base + 5, base + 6], args, redis.url, ttl) as gateways:
+                data_dir = Path(tmp) / f"replicas-ttl-{ttl:g}"
+                ports = [base + 5, base + 6]
+                with replicas(sandbox, ports, args, redis.url, ttl, data_dir) as gateways:
                     (url_a, pid_a), (url_b, pid_b) = gateways
                     for latency in args.latencies:
                         sandbox.set_latency(latency)
