@@ -51,7 +51,7 @@ from benchmarks.gateway_latency import (  # noqa: E402
     stop,
     wait_for,
 )
-from benchmarks.load import COMPARED_PROVIDERS, Run, check, measure, med  # noqa: E402
+from benchmarks.load import COMPARED_PROVIDERS, Run, check, measure, med, wrk  # noqa: E402
 from benchmarks.peer_install import (  # noqa: E402
     PeerSide,
     compose_peer,
@@ -233,6 +233,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternations (median of N)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured wrk run length")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured wrk run before each")
+    parser.add_argument(
+        "--first-warmup",
+        type=float,
+        default=10.0,
+        help="unmeasured wrk run of each gateway before a (latency, query)'s first round: the "
+        "peer's JIT needs more than --warmup (its first round measured ~20 %% low without)",
+    )
     parser.add_argument("--max-requests", type=int, default=200_000, help="wrk count bound")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
@@ -342,6 +349,10 @@ def compare(
                     f"{calls['ours']:g} upstream calls ours, {calls['peer']:g} the peer's",
                     flush=True,
                 )
+                if args.first_warmup:
+                    for side in ("ours", "peer"):
+                        url = f"{urls[side]}/graphql"
+                        wrk(url, files[side, query], lua, args.first_warmup, args)
                 for round_ in range(args.rounds):
                     for side in ("ours", "peer"):
                         run = measure(
