@@ -62,25 +62,23 @@ class _Stage:
     """One stage's hooks, entered in the extensions' order and left in reverse, with or
     without ``async``: Strawberry's async execution enters every stage with ``async with``."""
 
-    __slots__ = ("_entered", "_extensions", "_factories")
+    __slots__ = ("_entered", "_hooks")
 
-    def __init__(self, factories: list[HookFactory], extensions: list[SchemaExtension]) -> None:
-        self._factories = factories
-        self._extensions = extensions
+    def __init__(self, hooks: list[tuple[HookFactory, SchemaExtension]]) -> None:
+        self._hooks = hooks
         self._entered: contextlib.AbstractContextManager[object, bool | None] | None = None
 
     def __enter__(self) -> None:
-        if len(self._factories) == 1:
-            entered: contextlib.AbstractContextManager[object, bool | None] = self._factories[0](
-                self._extensions[0]
-            )
+        if len(self._hooks) == 1:
+            factory, extension = self._hooks[0]
+            entered: contextlib.AbstractContextManager[object, bool | None] = factory(extension)
             entered.__enter__()
         else:
             # An ExitStack hands each hook the exception the inner ones left, as Strawberry's
             # does. Unlike Strawberry's, a hook that raises on entry unwinds the ones already
             # entered, so they finish now rather than whenever their generators are collected.
             with contextlib.ExitStack() as stack:
-                for factory, extension in zip(self._factories, self._extensions, strict=True):
+                for factory, extension in self._hooks:
                     stack.enter_context(factory(extension))
                 entered = stack.pop_all()
         self._entered = entered
@@ -136,17 +134,15 @@ class PreparedExtensionsRunner(SchemaExtensionsRunner):
     def _stage(
         self, hook_name: str, fallback: Callable[[list[SchemaExtension]], StageManager]
     ) -> StageManager:
-        factories: list[HookFactory] = []
-        extensions: list[SchemaExtension] = []
+        hooks: list[tuple[HookFactory, SchemaExtension]] = []
         for extension in self.extensions:
             factory = _hook_factory(type(extension), hook_name)
             if factory is None:
                 continue
             if factory is _UNPREPARED:
                 return fallback(self.extensions)
-            factories.append(factory)  # type: ignore[arg-type]
-            extensions.append(extension)
-        return _Stage(factories, extensions) if factories else _NO_HOOKS
+            hooks.append((cast(HookFactory, factory), extension))
+        return _Stage(hooks) if hooks else _NO_HOOKS
 
     # Strawberry only enters what these return (``with`` or ``async with``); the casts name
     # the types its signatures promise.

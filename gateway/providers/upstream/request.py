@@ -24,6 +24,7 @@ def _version() -> str:
 
 USER_AGENT: Final = f"customer-gateway/{_version()}"
 """What providers see in their request logs: this gateway, and which release."""
+
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE: Final = "application/json"
 
