@@ -1,5 +1,6 @@
-"""Client CPU per upstream call: raw aiohttp, httpx on each transport, and ProviderHTTP on
-its production wire (aiohttp) and on the httpx-aiohttp transport it used before.
+"""Client CPU per upstream call: the production wire (H1Wire) alone, raw aiohttp, httpx on each
+transport, and ProviderHTTP on the production wire and on the httpx-aiohttp transport it used
+before.
 
 A tiny JSON endpoint runs in a child process on 127.0.0.1; this process makes sequential GETs
 through each client and prints its own CPU time per call. It explains where the gateway's
@@ -24,6 +25,8 @@ from httpx_aiohttp import AiohttpTransport
 
 from gateway.config import ProviderSettings
 from gateway.providers.http import ProviderHTTP, json_error_parser
+from gateway.providers.upstream.h1_wire import H1Wire
+from gateway.providers.upstream.wire import Timeouts
 
 SERVER = """
 import sys, uvicorn
@@ -54,6 +57,16 @@ async def measure(base: str, calls: int) -> None:
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
     print(f"| client | CPU per call ({calls} sequential GETs) |\n|---|---|")
 
+    wire = H1Wire(8)
+    timeouts = Timeouts(connect=5.0, read=5.0, pool=5.0)
+    headers = {"Accept": "application/json"}
+
+    async def production() -> object:
+        return (await wire.send("GET", base + PATH, headers, None, timeouts)).json()
+
+    print(f"| H1Wire (production's wire) alone | {await per_call_cpu(production, calls):.0f} µs |")
+    await wire.aclose()
+
     async with aiohttp.ClientSession() as session:
 
         async def raw() -> object:
@@ -75,7 +88,7 @@ async def measure(base: str, calls: int) -> None:
 
     settings = ProviderSettings(name="stripe", base_url=base, api_key="sk_test_benchmark")
     for name, transport in (
-        ("aiohttp straight, production's wire", None),
+        ("H1Wire, production's wire", None),
         ("httpx models on httpx-aiohttp, the wire before", AiohttpTransport(limits=limits)),
     ):
         http = ProviderHTTP(

@@ -1,13 +1,13 @@
 """The one pooled, resilient HTTP client behind every adapter.
 
-Each provider gets one :class:`ProviderHTTP`: a long-lived pooled wire (aiohttp) plus timeouts,
-an overall deadline, retries with backoff (reads always; writes only under an idempotency key),
-a concurrency cap, a client-side rate limit, a rate-limit cool-down and a circuit breaker. Every
-failure leaves as a :class:`ProviderError`; the API key never appears in one. A call made for a
-GraphQL request also ends by that request's deadline and with it (gateway/request_scope.py).
-Attempts, retries, circuit openings and rate-limit waits are reported to the
-:class:`~gateway.telemetry.upstream.UpstreamTelemetry` it is built with (metrics and spans;
-nothing by default).
+Each provider gets one :class:`ProviderHTTP`: a long-lived pooled wire (HTTP/1.1 on asyncio)
+plus timeouts, an overall deadline, retries with backoff (reads always; writes only under an
+idempotency key), a concurrency cap, a client-side rate limit, a rate-limit cool-down and a
+circuit breaker. Every failure leaves as a :class:`ProviderError`; the API key never appears in
+one. A call made for a GraphQL request also ends by that request's deadline and with it
+(gateway/request_scope.py). Attempts, retries, circuit openings and rate-limit waits are
+reported to the :class:`~gateway.telemetry.upstream.UpstreamTelemetry` it is built with
+(metrics and spans; nothing by default).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from gateway.providers.resilience import (
     RateLimiter,
     SharedCircuit,
 )
-from gateway.providers.upstream.aiohttp_wire import AiohttpWire
 from gateway.providers.upstream.answers import decoded, status_error
 from gateway.providers.upstream.classify import (
     TransportFailure,
@@ -44,6 +43,7 @@ from gateway.providers.upstream.classify import (
 from gateway.providers.upstream.counting import counted
 from gateway.providers.upstream.error_body import ErrorParser, UpstreamError, json_error_parser
 from gateway.providers.upstream.gate import CircuitGate
+from gateway.providers.upstream.h1_wire import H1Wire
 from gateway.providers.upstream.redact import redact, secrets_for
 from gateway.providers.upstream.request import (
     USER_AGENT,
@@ -98,14 +98,14 @@ class ProviderHTTP:
         self.provider = settings.name
         self._error_parser = error_parser
         self._secrets = secrets_for(settings.api_key, auth_headers)
-        # aiohttp straight: its pool, not httpcore's (whose CPU per request grows with the
-        # pool), and no httpx models in between, which cost more CPU per call than the whole
-        # resilience layer (docs/benchmarks.md). A given httpx transport (tests: mocks, ASGI
-        # apps) is carried by HttpxWire; both send the same bytes (tests/providers/upstream).
+        # HTTP/1.1 on asyncio's transports (H1Wire): less than half aiohttp's CPU per call, and
+        # no httpx models in between, which cost more than the whole resilience layer
+        # (docs/benchmarks.md). A given httpx transport (tests: mocks, ASGI apps) is carried
+        # by HttpxWire; both send the same bytes (tests/providers/upstream).
         self.wire: Wire = (
             HttpxWire(transport)
             if transport is not None
-            else AiohttpWire(max(settings.max_concurrency, 1))
+            else H1Wire(max(settings.max_concurrency, 1))
         )
         self.transport = transport
         """The httpx transport given, if any (``None`` in production)."""

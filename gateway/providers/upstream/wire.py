@@ -2,7 +2,7 @@
 :class:`Answer` out, and one exception, :class:`WireFailure`, for a request that got none.
 
 :class:`~gateway.providers.http.ProviderHTTP` sends through a :class:`Wire`. Production uses
-:class:`~gateway.providers.upstream.aiohttp_wire.AiohttpWire` (aiohttp straight, no request or
+:class:`~gateway.providers.upstream.h1_wire.H1Wire` (HTTP/1.1 on asyncio's transports, no request or
 response models in between); :class:`HttpxWire` carries any httpx transport, which is what tests
 inject (``httpx.MockTransport``, ASGI transports to the simulators).
 """

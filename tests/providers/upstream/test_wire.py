@@ -1,20 +1,19 @@
-"""The production wire (aiohttp straight) against a real HTTP/1.1 server on loopback, side by
-side with the httpx transports: what arrives on the server, byte for byte, and what comes back.
+"""The production wire (HTTP/1.1 on asyncio) against a real HTTP/1.1 server on loopback, side
+by side with the httpx transports: what arrives on the server, byte for byte, and what comes back.
 
 The rest of the suite injects httpx transports, so these tests are what proves the production
-path. Three wires run every test: ``aiohttp`` (production, :class:`AiohttpWire`), ``httpcore``
-(httpx's own transport through :class:`HttpxWire`) and ``httpx-aiohttp`` (the transport
-production used before, through :class:`HttpxWire`: the reference for "no change on the wire").
-The server is raw asyncio, so it sees the request exactly as sent and can misbehave at will.
+path. Three wires run every test: ``h1`` (production, :class:`H1Wire`), ``httpcore`` (httpx's own
+transport through :class:`HttpxWire`) and ``httpx-aiohttp`` (the transport production used
+before aiohttp straight and then H1Wire, through :class:`HttpxWire`: the reference for "no
+change on the wire"). What only the production wire does (its pool, keep-alive, TLS, answers in
+pieces) is in test_h1_wire.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import pytest
@@ -24,55 +23,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from gateway.config import ProviderSettings, tune
 from gateway.errors import ErrorKind, ProviderError
 from gateway.providers.http import ProviderHTTP, json_error_parser
-from gateway.providers.upstream.aiohttp_wire import AiohttpWire
+from gateway.providers.upstream.h1_wire import H1Wire
 from gateway.providers.upstream.request import USER_AGENT
 from gateway.providers.upstream.wire import HttpxWire, Timeouts, Wire, WireFailure
 from gateway.telemetry.upstream import UpstreamTelemetry
+from tests.providers.upstream.raw_server import JSON, RawServer, Received, Then, reply
 from tests.servers import free_port
 
 API_KEY = "sk_test_51WireSecretDoNotLeak"
-WIRES = ("aiohttp", "httpcore", "httpx-aiohttp")
-AS_HTTPX_SENDS = ("aiohttp", "httpcore")
+WIRES = ("h1", "httpcore", "httpx-aiohttp")
+AS_HTTPX_SENDS = ("h1", "httpcore")
 """httpx-aiohttp handed aiohttp a URL string that yarl re-quoted (``%3A`` went out as ``:``);
 production now sends httpx's encoding untouched."""
-Then = Literal["keep", "close", "stall"]
-
-
-# -- a raw HTTP/1.1 server -------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    """One request as the server read it off the socket."""
-
-    head: bytes
-    body: bytes
-
-    @property
-    def line(self) -> bytes:
-        return self.head.split(b"\r\n", 1)[0]
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        """Every header line, name lower-cased, in the order sent."""
-        lines = self.head.decode("latin-1").split("\r\n")[1:]
-        pairs = [line.split(":", 1) for line in lines if line]
-        return [(name.strip().lower(), value.strip()) for name, value in pairs]
-
-    def values(self, name: str) -> list[str]:
-        return [value for key, value in self.headers if key == name]
-
-
-def reply(status: int, body: bytes = b"", *headers: tuple[str, str]) -> bytes:
-    """An HTTP/1.1 answer with a ``Content-Length``, unless one is among ``headers``."""
-    lines = [f"HTTP/1.1 {status} Whatever"]
-    lines += [f"{name}: {value}" for name, value in headers]
-    if not any(name.lower() == "content-length" for name, _ in headers) and status != 204:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-JSON = ("Content-Type", "application/json")
 
 
 def answer_by_path(received: Received) -> tuple[bytes, Then]:
@@ -106,63 +68,9 @@ def answer_by_path(received: Received) -> tuple[bytes, Then]:
     )
 
 
-@dataclass
-class RawServer:
-    """HTTP/1.1 on a free 127.0.0.1 port, in this test's loop: records each request's bytes and
-    counts connections; a stalled answer waits until the server stops."""
-
-    respond: Callable[[Received], tuple[bytes, Then]] = answer_by_path
-    received: list[Received] = field(default_factory=list)
-    connections: int = 0
-    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
-    _handlers: set[asyncio.Task[None]] = field(default_factory=set)
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port: int = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        self._server.close()
-        self._stopping.set()
-        for writer in list(self._writers):
-            writer.close()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.add(writer)
-        self._handlers.add(asyncio.current_task())  # type: ignore[arg-type]
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                received = Received(head, b"")
-                length = int(dict(received.headers).get("content-length", "0"))
-                received.body = await reader.readexactly(length)
-                self.received.append(received)
-                data, then = self.respond(received)
-                writer.write(data)
-                await writer.drain()
-                if then == "stall":
-                    await self._stopping.wait()
-                if then != "keep":
-                    return
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[RawServer]:
-    raw = RawServer()
+    raw = RawServer(answer_by_path)
     await raw.start()
     yield raw
     await raw.stop()
@@ -212,9 +120,9 @@ def summary(outcome: Any) -> Any:
 # -- production is what it should be ---------------------------------------------------------
 
 
-def test_production_sends_through_aiohttp_and_tests_through_their_transport() -> None:
-    production = make_http("aiohttp", "http://p.test")
-    assert isinstance(production.wire, AiohttpWire) and production.transport is None
+def test_production_sends_through_h1_and_tests_through_their_transport() -> None:
+    production = make_http("h1", "http://p.test")
+    assert isinstance(production.wire, H1Wire) and production.transport is None
     assert production.wire.max_connections == production.settings.max_concurrency
     injected = make_http("httpcore", "http://p.test")
     assert isinstance(injected.wire, HttpxWire) and injected.transport is injected.wire.transport
@@ -226,7 +134,7 @@ def test_production_sends_through_aiohttp_and_tests_through_their_transport() ->
 async def test_every_wire_reads_the_same_answer(server: RawServer) -> None:
     timeouts = Timeouts(connect=5.0, read=5.0, pool=5.0)
     wires: list[Wire] = [
-        AiohttpWire(2),
+        H1Wire(2),
         HttpxWire(httpx.AsyncHTTPTransport()),
         HttpxWire(AiohttpTransport()),
     ]
@@ -310,14 +218,14 @@ async def test_the_request_line_is_the_same_on_every_wire(
 
 
 async def test_headers_are_ours_and_the_same_as_before(server: RawServer) -> None:
-    """Production sends exactly the headers the httpx-aiohttp transport sent (aiohttp adds only
+    """Production sends exactly the headers the httpx-aiohttp transport sent (aiohttp added only
     Host and Accept-Encoding); one User-Agent, ours."""
     await on_every_wire(
         server.url,
         lambda http: http.request("POST", "/v1/items", data=[("a", "1")], idempotency_key="k1"),
     )
-    aiohttp_wire, httpcore, before = server.received
-    assert sorted(aiohttp_wire.headers) == sorted(before.headers)
+    production, httpcore, before = server.received
+    assert sorted(production.headers) == sorted(before.headers)
     for received in server.received:
         assert received.values("user-agent") == [USER_AGENT]
         assert received.values("accept") == ["application/json"]
@@ -331,7 +239,7 @@ async def test_headers_are_ours_and_the_same_as_before(server: RawServer) -> Non
 
 async def test_a_traced_attempt_sends_its_traceparent_once(server: RawServer) -> None:
     """With tracing on, each attempt's headers are a new mapping with ``traceparent`` added."""
-    http = make_http("aiohttp", server.url)
+    http = make_http("h1", server.url)
     http.telemetry = UpstreamTelemetry(tracer=TracerProvider().get_tracer("test"))
     await http.request("GET", "/v1/items/1", headers={"X-Extra": "1"})
     await http.aclose()
@@ -402,7 +310,7 @@ async def test_a_body_cut_short_is_unavailable_on_every_wire(server: RawServer) 
         WIRES, ErrorKind.UNAVAILABLE
     )
     assert (
-        outcomes["aiohttp"].message
+        outcomes["h1"].message
         == outcomes["httpx-aiohttp"].message
         == ("ReadError calling GET /v1/cut")
     )
@@ -412,7 +320,7 @@ async def test_a_garbled_answer_is_a_protocol_error_not_a_leaked_aiohttp_excepti
     server: RawServer,
 ) -> None:
     """httpx-aiohttp let aiohttp's ``ClientResponseError`` (request headers and all) escape;
-    production now calls it what httpx's own transport does."""
+    production calls it what httpx's own transport does."""
     outcomes = await on_every_wire(
         server.url, lambda http: http.request("GET", "/v1/garbled"), AS_HTTPX_SENDS
     )
@@ -422,15 +330,15 @@ async def test_a_garbled_answer_is_a_protocol_error_not_a_leaked_aiohttp_excepti
         assert outcome.__cause__ is None and outcome.__context__ is None
 
 
-async def test_the_key_never_leaves_in_a_failure_of_the_aiohttp_wire(server: RawServer) -> None:
+async def test_the_key_never_leaves_in_a_failure_of_the_production_wire(server: RawServer) -> None:
     failures: list[BaseException] = []
     for path in ("/v1/echo-key", "/v1/garbled", "/v1/cut", "/v1/stall"):
-        http = make_http("aiohttp", server.url, read_timeout=0.2)
+        http = make_http("h1", server.url, read_timeout=0.2)
         with pytest.raises(ProviderError) as info:
             await http.request("GET", path)
         await http.aclose()
         failures.append(info.value)
-    wire = AiohttpWire(1)
+    wire = H1Wire(1)
     with pytest.raises(WireFailure) as raw:
         await wire.send(
             "GET",
