@@ -24,11 +24,17 @@ __all__ = ["H1Connection", "decoded_content"]
 _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
 _ZLIB_OR_GZIP_WBITS: Final = 32 + zlib.MAX_WBITS
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
+MAX_HEAD_BYTES: Final = 64 * 1024
+"""Status line and headers larger than this are refused (Node allows 16 KiB, aiohttp 8 KiB a
+line): a broken provider cannot grow our memory with a head that never ends."""
 
 READ_TIMEOUT: Final = TransportFailure(ErrorKind.TIMEOUT, "ReadTimeout")
 CUT_SHORT: Final = TransportFailure(ErrorKind.UNAVAILABLE, "ReadError")
 HUNG_UP: Final = TransportFailure(ErrorKind.UNAVAILABLE, "connection failed (ServerDisconnected)")
 GARBLED: Final = TransportFailure(ErrorKind.UNAVAILABLE, "RemoteProtocolError")
+HEAD_TOO_LARGE: Final = TransportFailure(
+    ErrorKind.UNAVAILABLE, "RemoteProtocolError (answer head over 64 KiB)"
+)
 UNDECODABLE: Final = TransportFailure(ErrorKind.BAD_RESPONSE, "DecodingError")
 
 
@@ -70,6 +76,9 @@ class H1Connection(asyncio.Protocol):
         transport = self._transport
         assert transport is not None and self._answer is None, "one exchange at a time"
         self._answer = answer = self._loop.create_future()
+        if self.closed:  # the server hung up since this connection was handed out
+            self._fail(HUNG_UP)
+            return answer
         self._head_only = head_only
         self._headers = []
         self._body = []
@@ -104,6 +113,10 @@ class H1Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError:  # HttpParserUpgrade included: we never ask for one
             self._fail(GARBLED)
+            self.close()
+            return
+        if not self._status and self._answer is not None and self.received > MAX_HEAD_BYTES:
+            self._fail(HEAD_TOO_LARGE)  # still no end of the head
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:

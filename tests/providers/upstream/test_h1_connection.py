@@ -124,3 +124,35 @@ def test_gzip_and_both_deflates_decode_and_other_codings_pass_through() -> None:
 def test_what_does_not_decode_is_none() -> None:
     assert decoded_content(b"not gzip at all", "gzip") is None
     assert decoded_content(gzip.compress(BODY)[:-12], "gzip") is None  # cut short
+
+
+async def test_an_exchange_on_a_connection_the_server_closed_fails_at_once() -> None:
+    connection = H1Connection(asyncio.get_running_loop())
+    transport = FakeTransport()
+    connection.connection_made(transport)  # type: ignore[arg-type]
+    connection.connection_lost(None)
+    pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+    assert str(pending.exception()) == "connection failed (ServerDisconnected)"
+    assert transport.written == []
+
+
+async def test_a_head_that_never_ends_is_refused() -> None:
+    connection = H1Connection(asyncio.get_running_loop())
+    transport = FakeTransport()
+    connection.connection_made(transport)  # type: ignore[arg-type]
+    pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+    connection.data_received(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(100):
+        connection.data_received(b"X-Padding: " + b"x" * 1000 + b"\r\n")
+        if pending.done():
+            break
+    assert str(pending.exception()) == "RemoteProtocolError (answer head over 64 KiB)"
+    assert transport.closed
+
+
+async def test_a_large_answer_in_one_read_is_not_mistaken_for_a_large_head() -> None:
+    body = b"x" * 200_000
+    answer, _, _ = await answer_from(
+        [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body]
+    )
+    assert answer.content == body
