@@ -57,11 +57,16 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
-async def answer_from(pieces: list[bytes]) -> tuple[Answer, H1Connection, FakeTransport]:
+async def connected() -> tuple[H1Connection, FakeTransport, asyncio.Future[Answer]]:
+    """A connection on a fake transport with one request written, its answer pending."""
     connection = H1Connection(asyncio.get_running_loop())
     transport = FakeTransport()
     connection.connection_made(transport)  # type: ignore[arg-type]
-    pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+    return connection, transport, connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+
+
+async def answer_from(pieces: list[bytes]) -> tuple[Answer, H1Connection, FakeTransport]:
+    connection, transport, pending = await connected()
     for piece in pieces:
         connection.data_received(piece)
     assert pending.done()
@@ -85,10 +90,7 @@ async def test_a_second_exchange_on_the_connection_starts_clean() -> None:
 
 
 async def test_a_garbled_answer_fails_and_closes() -> None:
-    connection = H1Connection(asyncio.get_running_loop())
-    transport = FakeTransport()
-    connection.connection_made(transport)  # type: ignore[arg-type]
-    pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+    connection, transport, pending = await connected()
     connection.data_received(b"HTTZ/1.1 two hundred\r\n\r\n")
     failure = pending.exception()
     assert isinstance(failure, WireFailure) and str(failure) == "RemoteProtocolError"
@@ -100,9 +102,7 @@ async def test_a_hang_up_before_and_during_an_answer() -> None:
         (b"", "connection failed (ServerDisconnected)"),
         (b"HTTP/1.1 2", "ReadError"),
     ]:
-        connection = H1Connection(asyncio.get_running_loop())
-        connection.connection_made(FakeTransport())  # type: ignore[arg-type]
-        pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+        connection, _, pending = await connected()
         if received:
             connection.data_received(received)
         connection.connection_lost(None)
@@ -137,10 +137,7 @@ async def test_an_exchange_on_a_connection_the_server_closed_fails_at_once() -> 
 
 
 async def test_a_head_that_never_ends_is_refused() -> None:
-    connection = H1Connection(asyncio.get_running_loop())
-    transport = FakeTransport()
-    connection.connection_made(transport)  # type: ignore[arg-type]
-    pending = connection.exchange(b"GET / HTTP/1.1\r\n\r\n", 5.0)
+    connection, transport, pending = await connected()
     connection.data_received(b"HTTP/1.1 200 OK\r\n")
     for _ in range(100):
         connection.data_received(b"X-Padding: " + b"x" * 1000 + b"\r\n")
