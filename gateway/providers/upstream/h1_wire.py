@@ -7,7 +7,8 @@ tracing hooks, timer contexts, stream readers), ~200 µs of a ~1 ms ``customerBy
 2.74 calls (docs/benchmarks.md, "Client cost per upstream call"). No other maintained client
 measured close (aiosonic, BlackSheep's, curl_cffi; pyreqwest pays a thread crossing per answer).
 What is ours is small on purpose: the pool, the request head and the error kinds. Sockets, TLS
-and flow control are asyncio's; parsing (chunked, lengths, keep-alive rules) is httptools'.
+and flow control are asyncio's; parsing (chunked, lengths, keep-alive rules) is httptools';
+Happy Eyeballs for new connections is aiohappyeyeballs'.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from socket import SOCK_STREAM
 from typing import Final
 from urllib.parse import urlsplit
 
+import aiohappyeyeballs
 import httpx
 
 from gateway.errors import ErrorKind
@@ -35,6 +38,9 @@ KEEPALIVE_SECONDS: Final = 4.0
 so we do not pick one the server is closing (a GET that meets one is retried once anyway)."""
 ACCEPT_ENCODING: Final = "Accept-Encoding: gzip, deflate"
 """What aiohttp asked for; :func:`~.h1_connection.decoded_content` undoes both."""
+HAPPY_EYEBALLS_DELAY: Final = 0.25
+"""Seconds before trying a provider's next address while the first still connects (RFC 8305's
+recommended delay, aiohttp's default)."""
 IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 """Methods safe to send again when a reused connection was closed before any answer."""
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
@@ -235,13 +241,23 @@ class H1Wire:
         failure: TransportFailure | None = None
         try:
             async with asyncio.timeout(within):
-                _, connection = await loop.create_connection(
-                    partial(H1Connection, loop),
-                    origin.host,
-                    origin.port,
-                    ssl=tls,
-                    server_hostname=origin.host if tls is not None else None,
+                addresses = await loop.getaddrinfo(origin.host, origin.port, type=SOCK_STREAM)
+                # Happy Eyeballs (RFC 8305), as aiohttp did: an address family that hangs
+                # (IPv6 routed nowhere) costs 0.25 s, not the connect timeout. uvloop's
+                # create_connection has no such option, so the socket is connected first.
+                sock = await aiohappyeyeballs.start_connection(
+                    addresses, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, interleave=1
                 )
+                try:
+                    _, connection = await loop.create_connection(
+                        partial(H1Connection, loop),
+                        sock=sock,
+                        ssl=tls,
+                        server_hostname=origin.host if tls is not None else None,
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
         except TimeoutError:
             failure = CONNECT_TIMEOUT
         except ConnectionRefusedError:

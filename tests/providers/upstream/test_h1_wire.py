@@ -5,6 +5,8 @@ test_wire.py checks it sends and reads what the httpx transports do."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -292,3 +294,42 @@ async def test_tls_answers_with_a_trusted_certificate_and_refuses_others(
         "connection failed (SSLCertVerificationError)",
     )
     await stranger.aclose()
+
+
+async def test_an_address_that_does_not_answer_costs_the_happy_eyeballs_delay(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name resolving to an address that never answers (a full accept queue drops the SYN,
+    as a family routed nowhere does) and then to the server's: the second is tried after 0.25 s
+    instead of after the connect timeout."""
+    server = await serve(lambda received: (OK, "keep"))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(0)
+    fillers = [socket.socket() for _ in range(3)]
+    for filler in fillers:
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(silent.getsockname())
+    loop = asyncio.get_running_loop()
+    addresses = [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", silent.getsockname()),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", server.port)),
+    ]
+
+    async def resolve(*args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return addresses  # type: ignore[return-value]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolve)
+    wire = H1Wire(1)
+    started = loop.time()
+    try:
+        answer = await get(wire, f"http://provider.test:{server.port}/x", connect=5.0)
+    finally:
+        await wire.aclose()
+        for filler in fillers:
+            filler.close()
+        silent.close()
+    assert answer.json() == {"ok": True}
+    assert 0.2 <= loop.time() - started < 2.0
+    assert server.received[0].values("host") == [f"provider.test:{server.port}"]
