@@ -29,20 +29,19 @@ import httpx
 from gateway.errors import ErrorKind
 from gateway.providers.upstream.classify import TransportFailure
 from gateway.providers.upstream.h1_connection import HUNG_UP, H1Connection
+from gateway.providers.upstream.retry import SAFE_METHODS
 from gateway.providers.upstream.wire import Answer, Timeouts, WireFailure
 
 __all__ = ["KEEPALIVE_SECONDS", "H1Wire"]
 
 KEEPALIVE_SECONDS: Final = 4.0
 """How long an idle connection is kept: under the 5 s that uvicorn and Node close theirs after,
-so we do not pick one the server is closing (a GET that meets one is retried once anyway)."""
+so we do not pick one the server is closing (a read that meets one is sent once more)."""
 ACCEPT_ENCODING: Final = "Accept-Encoding: gzip, deflate"
 """What aiohttp asked for; :func:`~.h1_connection.decoded_content` undoes both."""
 HAPPY_EYEBALLS_DELAY: Final = 0.25
 """Seconds before trying a provider's next address while the first still connects (RFC 8305's
 recommended delay, aiohttp's default)."""
-IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-"""Methods safe to send again when a reused connection was closed before any answer."""
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 _OWN_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding"})
 
@@ -95,7 +94,8 @@ class H1Wire:
         pool, target = self._route(url)
         request = serialised(method, target, pool.origin.authority, headers, body)
         loop = asyncio.get_running_loop()
-        resend = method in IDEMPOTENT
+        # Reads only: whether a write may go twice is ProviderHTTP's retry policy to decide.
+        resend = method in SAFE_METHODS
         while True:
             connection, reused = await self._acquire(loop, pool, timeouts)
             failure: WireFailure | None = None

@@ -151,7 +151,8 @@ async def test_a_get_meeting_a_connection_the_server_closed_is_sent_once_more(
     await get(wire, server.url + "/x")
     assert (await get(wire, server.url + "/x")).json() == {"ok": True}
     assert (server.connections, len(server.received)) == (2, 3)
-    # A POST is not sent twice: the server may have acted on it.
+    # A write is not sent twice here (the server may have acted on it): whether it may go
+    # again is ProviderHTTP's retry policy (idempotency keys), not the wire's.
     failure = await failure_of(wire.send("POST", server.url + "/x", {}, b"a=1", TIMEOUTS))
     assert (failure.kind, str(failure)) == (
         ErrorKind.UNAVAILABLE,
