@@ -54,6 +54,8 @@ class H1Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._read_timeout = 0.0
         self._head_only = False
+        self._in_head = False
+        self._head_size = 0
         self._status = 0
         self._headers: list[tuple[str, str]] = []
         self._body: list[bytes] = []
@@ -116,7 +118,7 @@ class H1Connection(asyncio.Protocol):
             self.close()
             return
         if not self._status and self._answer is not None and self.received > MAX_HEAD_BYTES:
-            self._fail(HEAD_TOO_LARGE)  # still no end of the head
+            self._fail(HEAD_TOO_LARGE)  # still no end of the head (a whole one is counted above)
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -124,7 +126,7 @@ class H1Connection(asyncio.Protocol):
         self.reusable = False
         if self._answer is None:
             return
-        if self._status and self._until_close():
+        if exc is None and self._status and self._until_close():
             self._finish()  # a body delimited by the end of the connection has ended
         else:
             self._fail(CUT_SHORT if self.received else HUNG_UP)
@@ -134,12 +136,23 @@ class H1Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._answer is None:  # a second answer in the same read: out of step, as above
             self.close()
+            return
+        self._in_head = True
+        self._head_size = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        if self._in_head:  # not a chunked body's trailers: they are not the answer's headers
+            self._head_size += len(name) + len(value)
+            self._headers.append((name.decode("latin-1"), value.decode("latin-1").strip()))
 
     def on_headers_complete(self) -> None:
-        self._status = self._parser.get_status_code()
+        self._in_head = False
+        status = self._parser.get_status_code()
+        if status < 100 or self._head_size > MAX_HEAD_BYTES:
+            self._fail(GARBLED if status < 100 else HEAD_TOO_LARGE)
+            self.close()
+            return
+        self._status = status
         if self._head_only and self._status >= 200:
             self.close()  # the parser would wait for a body that never comes
             self._finish()
@@ -199,7 +212,7 @@ class H1Connection(asyncio.Protocol):
             return
         content = b"".join(self._body)
         encoding = headers.get("content-encoding")
-        if encoding is not None:
+        if encoding is not None and content:  # an empty body (204, HEAD, 304) has none to undo
             decoded = decoded_content(content, encoding)
             if decoded is None:
                 answer.set_exception(WireFailure(UNDECODABLE))

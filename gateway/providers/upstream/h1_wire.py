@@ -14,6 +14,7 @@ Happy Eyeballs for new connections is aiohappyeyeballs'.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections import deque
 from collections.abc import Mapping
@@ -49,7 +50,16 @@ CONNECT_TIMEOUT: Final = TransportFailure(ErrorKind.TIMEOUT, "ConnectTimeout")
 POOL_TIMEOUT: Final = TransportFailure(ErrorKind.TIMEOUT, "PoolTimeout")
 REFUSED: Final = TransportFailure(ErrorKind.UNAVAILABLE, "connection refused")
 UNSUPPORTED: Final = TransportFailure(ErrorKind.UNAVAILABLE, "UnsupportedProtocol")
-BAD_HEADER: Final = TransportFailure(ErrorKind.BAD_REQUEST, "invalid header (line break or NUL)")
+BAD_HEADER: Final = TransportFailure(
+    ErrorKind.BAD_REQUEST,
+    "invalid header (a name that is not a token, or a control or non-ASCII character)",
+)
+_TOKEN: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_HEAD: Final = re.compile(
+    rf"{_TOKEN} [\x21-\x7e]+ HTTP/1\.1\r\n(?:{_TOKEN}:[\t\x20-\x7e]*\r\n)*\r\n"
+)
+"""A request head as RFC 9110 allows it: token names, values of visible ASCII, spaces and
+tabs (no line breaks to inject a header with; non-ASCII refused, as httpx refuses it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +272,7 @@ class H1Wire:
             failure = CONNECT_TIMEOUT
         except ConnectionRefusedError:
             failure = REFUSED
-        except OSError as exc:  # DNS, unreachable, TLS (ssl.SSLError is an OSError)
+        except (OSError, UnicodeError) as exc:  # DNS (IDNA too), unreachable, TLS
             failure = TransportFailure(
                 ErrorKind.UNAVAILABLE, f"connection failed ({type(exc).__name__})"
             )
@@ -281,19 +291,17 @@ class H1Wire:
 
 def _origin(key: str) -> Origin:
     """``scheme://authority`` as an :class:`Origin`; anything but http(s) is refused."""
-    parts = urlsplit(key)
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-        host = None
-    else:
-        host = parts.hostname
-    if parts.scheme not in ("http", "https") or not host:
+        parts = urlsplit(key)
+        port, host = parts.port, parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        port = host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
         raise WireFailure(UNSUPPORTED)
     tls = parts.scheme == "https"
     authority = parts.netloc.rpartition("@")[2]  # never send credentials in Host
-    return Origin(host, port or (443 if tls else 80), tls, authority)
+    return Origin(host, port if port is not None else 443 if tls else 80, tls, authority)
 
 
 def serialised(
@@ -316,7 +324,8 @@ def serialised(
         lines.append(f"Content-Length: {len(body) if body is not None else 0}")
     lines.append("\r\n")
     head = "\r\n".join(lines)
-    breaks = len(lines)  # one per line, the blank one included
-    if head.count("\n") != breaks or head.count("\r") != breaks or "\0" in head:
-        raise WireFailure(BAD_HEADER)  # a value that would end its line early
+    # The shape of every line (~0.7 µs for a whole head), and one line break per line: a value
+    # with its own CR LF would otherwise pass as two well-formed lines.
+    if _HEAD.fullmatch(head) is None or head.count("\n") != len(lines):
+        raise WireFailure(BAD_HEADER)
     return head.encode() + body if body else head.encode()

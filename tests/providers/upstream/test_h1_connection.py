@@ -153,3 +153,48 @@ async def test_a_large_answer_in_one_read_is_not_mistaken_for_a_large_head() -> 
         [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body]
     )
     assert answer.content == body
+
+
+async def test_a_large_head_in_one_read_is_refused_too() -> None:
+    connection, transport, pending = await connected()
+    padding = b"".join(b"X-Padding-%d: %s\r\n" % (n, b"x" * 1000) for n in range(70))
+    connection.data_received(b"HTTP/1.1 200 OK\r\n" + padding + b"Content-Length: 0\r\n\r\n")
+    assert str(pending.exception()) == "RemoteProtocolError (answer head over 64 KiB)"
+    assert transport.closed
+
+
+async def test_an_empty_body_is_not_decoded_whatever_its_encoding_says() -> None:
+    answer, _, _ = await answer_from([b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n"])
+    assert (answer.status, answer.content) == (204, b"")
+    empty = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n"
+    assert (await answer_from([empty]))[0].content == b""
+
+
+async def test_trailers_are_not_the_answers_headers() -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kept:  spaced  \r\n\r\n"
+        b"2\r\n{}\r\n0\r\nContent-Encoding: gzip\r\nX-Trailer: 1\r\n\r\n"
+    )
+    answer, connection, _ = await answer_from([chunked])
+    assert answer.content == b"{}" and "x-trailer" not in answer.headers
+    assert answer.headers["x-kept"] == "spaced"  # surrounding whitespace is not the value
+    assert connection.reusable
+
+
+async def test_a_close_delimited_body_ends_only_with_a_clean_close() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+    for lost, expected in [(None, b'{"items": [1, 2, 3]}'), (ConnectionResetError(), None)]:
+        connection, _, pending = await connected()
+        connection.data_received(head + b'{"items": [1, 2, 3]}')
+        connection.connection_lost(lost)
+        if expected is None:
+            assert str(pending.exception()) == "ReadError"  # reset: maybe cut short
+        else:
+            assert pending.result().content == expected
+
+
+async def test_a_status_below_100_is_garbled() -> None:
+    connection, transport, pending = await connected()
+    connection.data_received(b"HTTP/1.1 000 Nothing\r\nContent-Length: 0\r\n\r\n")
+    assert str(pending.exception()) == "RemoteProtocolError"
+    assert transport.closed

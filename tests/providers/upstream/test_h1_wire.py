@@ -243,7 +243,15 @@ async def test_a_stall_after_the_head_is_a_read_timeout(serve: Serve) -> None:
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Idempotency-Key": "k\r\nX-Evil: 1"}, {"X-A": "one\ntwo"}, {"X-B": "nul\0"}],
+    [
+        {"Idempotency-Key": "k\r\nX-Evil: 1"},
+        {"X-A": "one\ntwo"},
+        {"X-B": "nul\0"},
+        {"Content-Length ": "999"},  # not a token: would slip past the wire's own length
+        {"X\x01": "a"},
+        {"X-C": "a\x7fb"},
+        {"X-D": "Jürgen"},  # non-ASCII, as httpx refuses it
+    ],
 )
 async def test_a_header_that_would_break_its_line_is_never_sent(
     serve: Serve, headers: dict[str, str]
@@ -256,16 +264,19 @@ async def test_a_header_that_would_break_its_line_is_never_sent(
     await wire.aclose()
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "http:///x", "http://host:port/x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1/x", "http:///x", "http://host:port/x", "http://[::1/x"]
+)
 async def test_what_is_not_an_http_url_is_refused(url: str) -> None:
     wire = H1Wire(1)
     failure = await failure_of(get(wire, url))
     assert (failure.kind, str(failure)) == (ErrorKind.UNAVAILABLE, "UnsupportedProtocol")
 
 
-async def test_an_unknown_host_is_unavailable() -> None:
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "a..b"])  # a..b: IDNA refuses it
+async def test_an_unknown_or_unresolvable_host_is_unavailable(host: str) -> None:
     wire = H1Wire(1)
-    failure = await failure_of(get(wire, "http://no-such-host.invalid/x"))
+    failure = await failure_of(get(wire, f"http://{host}/x"))
     assert failure.kind is ErrorKind.UNAVAILABLE
     assert str(failure).startswith("connection failed (")
 
