@@ -206,10 +206,10 @@ class H1Connection(asyncio.Protocol):
 
     def _finish(self) -> None:
         answer = self._settle()
-        headers = CIMultiDictProxy(CIMultiDict(self._headers))
         status, self._status = self._status, 0
         if answer is None:
             return
+        headers = CIMultiDictProxy(CIMultiDict(self._headers))
         content = b"".join(self._body)
         encoding = headers.get("content-encoding")
         if encoding is not None and content:  # an empty body (204, HEAD, 304) has none to undo

@@ -145,7 +145,7 @@ class H1Wire:
             now = loop.time()
             while pool.idle:
                 connection = pool.idle.pop()
-                if not connection.closed and now - connection.idle_since < KEEPALIVE_SECONDS:
+                if not _spent(connection, now):
                     return connection, True
                 connection.close()
                 pool.opened -= 1
@@ -212,7 +212,7 @@ class H1Wire:
         for pool in self._pools.values():
             kept = []
             for connection in pool.idle:
-                if connection.closed or now - connection.idle_since >= KEEPALIVE_SECONDS:
+                if _spent(connection, now):
                     connection.close()
                     pool.opened -= 1
                 else:
@@ -287,6 +287,11 @@ class H1Wire:
         if self._tls is None:
             self._tls = httpx.create_ssl_context()
         return self._tls
+
+
+def _spent(connection: H1Connection, now: float) -> bool:
+    """An idle connection not to reuse: closed by the server, or idle past the keep-alive."""
+    return connection.closed or now - connection.idle_since >= KEEPALIVE_SECONDS
 
 
 def _origin(key: str) -> Origin:

@@ -9,10 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["JSON", "RawServer", "Received", "Then", "reply"]
+__all__ = ["JSON", "RawServer", "Received", "Respond", "Then", "reply"]
 
 Then = Literal["keep", "close", "stall"]
 """After answering: keep the connection, close it, or wait until the server stops."""
+Respond = Callable[["Received"], tuple[bytes | Sequence[bytes], Then]]
+"""What the server answers a request with (several pieces are written ``pause`` apart)."""
 
 
 @dataclass
@@ -54,7 +56,7 @@ class RawServer:
     """HTTP/1.1 on a free 127.0.0.1 port, in this test's loop: records each request's bytes and
     counts connections; a stalled answer waits until the server stops."""
 
-    respond: Callable[[Received], tuple[bytes | Sequence[bytes], Then]]
+    respond: Respond
     pause: float = 0.0
     """Seconds between the pieces of an answer given as several."""
     tls: ssl.SSLContext | None = None

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import trustme
@@ -17,11 +17,10 @@ from gateway.errors import ErrorKind
 from gateway.providers.upstream import h1_wire
 from gateway.providers.upstream.h1_wire import H1Wire
 from gateway.providers.upstream.wire import Answer, Timeouts, WireFailure
-from tests.providers.upstream.raw_server import JSON, RawServer, Received, Then, reply
+from tests.providers.upstream.raw_server import JSON, RawServer, Received, Respond, Then, reply
 
 TIMEOUTS = Timeouts(connect=5.0, read=5.0, pool=5.0)
 OK = reply(200, b'{"ok": true}', JSON)
-Respond = Callable[[Received], tuple[bytes | Sequence[bytes], Then]]
 Serve = Callable[..., Awaitable[RawServer]]
 
 
